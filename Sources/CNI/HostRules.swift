@@ -1,0 +1,173 @@
+import NFTables
+import WeftNet
+
+/// The nftables state weft-cni keeps on the node: masquerade for pods (`ipMasq`), hostPort DNAT (`portMappings`)
+/// and MAC-spoofing checks (`macspoofchk`).
+///
+/// The chains are static; what changes per pod lives in sets and maps, so an ADD or DEL is one transaction of a
+/// few elements and the per-packet cost does not grow with the number of pods (see shared/notes/nftables.md).
+/// Every transaction re-declares the skeleton (`add` is idempotent, the static chains are flushed and refilled
+/// in the same transaction), so the first ADD on a node needs no special case and a damaged table heals itself.
+/// Weft owns these tables (`inet weft-cni`, `bridge weft-cni`) whole and never touches any other.
+public enum HostRules {
+    public static let table = "weft-cni"
+    static let comment = "owned by weft-cni"
+
+    /// The static part: tables, sets, maps, chains and their rules.
+    public static func skeleton() -> Transaction {
+        var tx = Transaction()
+        let t = Table(family: .inet, name: table, comment: comment)
+        tx.add(t)
+        func set(_ name: String, _ type: String, map: String? = nil, interval: Bool = false) -> NFTSet {
+            NFTSet(family: .inet, table: table, name: name, type: type, mapType: map, flags: interval ? [.interval] : [])
+        }
+        for s in [
+            set("masq4", "ipv4_addr"),
+            set("masq4-exempt", "ipv4_addr . ipv4_addr", interval: true),
+            set("masq6", "ipv6_addr"),
+            set("masq6-exempt", "ipv6_addr . ipv6_addr", interval: true),
+            set("hostport4", "ipv4_addr . inet_proto . inet_service", map: "ipv4_addr . inet_service"),
+            set("hostport4-any", "inet_proto . inet_service", map: "ipv4_addr . inet_service"),
+            set("hostport6", "ipv6_addr . inet_proto . inet_service", map: "ipv6_addr . inet_service"),
+            set("hostport6-any", "inet_proto . inet_service", map: "ipv6_addr . inet_service"),
+        ] {
+            tx.add(s)
+        }
+        let chains: [(Chain, [String])] = [
+            (
+                Chain(family: .inet, table: table, name: "postrouting", type: .nat, hook: .postrouting, priority: "srcnat", policy: "accept"),
+                [
+                    "ip saddr . ip daddr @masq4-exempt return",
+                    "ip saddr @masq4 ip daddr != 224.0.0.0/4 masquerade",
+                    "ip6 saddr . ip6 daddr @masq6-exempt return",
+                    "ip6 saddr @masq6 ip6 daddr != ff00::/8 masquerade",
+                ]
+            ),
+            (Chain(family: .inet, table: table, name: "hostports"), [
+                "dnat ip to ip daddr . meta l4proto . th dport map @hostport4",
+                "meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @hostport4-any",
+                "dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostport6",
+                "meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @hostport6-any",
+            ]),
+            (
+                Chain(family: .inet, table: table, name: "prerouting", type: .nat, hook: .prerouting, priority: "dstnat", policy: "accept"),
+                ["jump hostports"]
+            ),
+            (
+                Chain(family: .inet, table: table, name: "output", type: .nat, hook: .output, priority: "-100", policy: "accept"),
+                ["fib daddr type local jump hostports"]
+            ),
+        ]
+        for (c, _) in chains { tx.add(c) }
+        for (c, rules) in chains {
+            tx.flush(c)
+            for r in rules { tx.add(Rule(family: .inet, table: table, chain: c.name, body: r)) }
+        }
+        // Layer 2: frames from a pod's host-side veth must carry the pod's MAC (reference bridge's macspoofchk).
+        tx.add(Table(family: .bridge, name: table, comment: comment))
+        tx.add(NFTSet(family: .bridge, table: table, name: "macspoof-ports", type: "ifname"))
+        tx.add(NFTSet(family: .bridge, table: table, name: "macspoof-allowed", type: "ifname . ether_addr"))
+        let l2 = Chain(family: .bridge, table: table, name: "prerouting", type: .filter, hook: .prerouting, priority: "-300", policy: "accept")
+        tx.add(l2)
+        tx.flush(l2)
+        tx.add(Rule(family: .bridge, table: table, chain: l2.name, body: "iifname . ether saddr @macspoof-allowed accept"))
+        tx.add(Rule(family: .bridge, table: table, chain: l2.name, body: "iifname @macspoof-ports drop"))
+        return tx
+    }
+
+    /// The elements that carry one attachment's rules. `subnets` maps each pod address to the subnet it is not
+    /// masqueraded towards.
+    public static func elements(for r: AttachmentRecord) -> [Element] {
+        var out: [Element] = []
+        let tag = ownerTag(network: r.network, containerID: r.containerID, ifname: r.ifname)
+        func el(_ set: String, _ key: String, _ value: String? = nil, family: Family = .inet) -> Element {
+            Element(family: family, table: table, set: set, key: key, value: value, comment: tag)
+        }
+        if r.masquerade {
+            for ip in r.ips {
+                let v = ip.family == .v4 ? "4" : "6"
+                out.append(el("masq\(v)", "\(ip.address)"))
+                out.append(el("masq\(v)-exempt", "\(ip.address) . \(ip.network)"))
+            }
+        }
+        for m in r.portMappings {
+            let hostIP = m.hostIP.flatMap { IPAddress($0) }
+            for ip in r.ips where hostIP == nil || hostIP!.family == ip.family {
+                let v = ip.family == .v4 ? "4" : "6"
+                let target = "\(ip.address) . \(m.containerPort)"
+                if let hostIP {
+                    out.append(el("hostport\(v)", "\(hostIP) . \(m.protocol) . \(m.hostPort)", target))
+                } else {
+                    out.append(el("hostport\(v)-any", "\(m.protocol) . \(m.hostPort)", target))
+                }
+            }
+        }
+        if r.macspoofchk, let mac = r.containerMAC {
+            out.append(el("macspoof-ports", "\"\(r.hostVeth)\"", family: .bridge))
+            out.append(el("macspoof-allowed", "\"\(r.hostVeth)\" . \(mac)", family: .bridge))
+        }
+        return out
+    }
+
+    /// Every element carries its owner in its comment, so GC finds what belongs to an attachment even when the
+    /// attachment's record is lost.
+    public static func ownerTag(network: String, containerID: String, ifname: String) -> String {
+        "\(network)/\(containerID)/\(ifname)"
+    }
+
+    /// The sets whose elements belong to attachments.
+    static let dynamicSets: [(Family, String)] = [
+        (.inet, "masq4"), (.inet, "masq4-exempt"), (.inet, "masq6"), (.inet, "masq6-exempt"),
+        (.inet, "hostport4"), (.inet, "hostport4-any"), (.inet, "hostport6"), (.inet, "hostport6-any"),
+        (.bridge, "macspoof-ports"), (.bridge, "macspoof-allowed"),
+    ]
+
+    /// Elements in the kernel owned by attachments of `network` that `isValid` rejects.
+    public static func staleElements(
+        in backend: any NFTablesBackend, network: String, isValid: (_ containerID: String, _ ifname: String) -> Bool
+    ) throws -> [Element] {
+        guard try backend.tableExists(family: .inet, table: table) else { return [] }
+        var out: [Element] = []
+        for (family, set) in dynamicSets {
+            for e in (try? backend.listElements(family: family, table: table, set: set)) ?? [] {
+                let parts = (e.comment ?? "").split(separator: "/", omittingEmptySubsequences: false)
+                guard parts.count == 3, parts[0] == network, !isValid(String(parts[1]), String(parts[2])) else { continue }
+                var el = e
+                if family == .bridge, !el.key.hasPrefix("\"") {  // listings show ifname keys bare
+                    let fields = el.key.split(separator: " . ", maxSplits: 1).map(String.init)
+                    el.key = "\"\(fields[0])\"" + (fields.count > 1 ? " . " + fields[1] : "")
+                }
+                out.append(el)
+            }
+        }
+        return out
+    }
+
+    /// Removes listed elements, tolerating ones that vanish meanwhile.
+    public static func removeElements(_ elements: [Element]) -> Transaction {
+        var tx = skeleton()
+        for e in elements { tx.add(e) }
+        for e in elements { tx.delete(e) }
+        return tx
+    }
+
+    /// Installs an attachment's elements.
+    public static func addTransaction(_ r: AttachmentRecord) -> Transaction {
+        var tx = skeleton()
+        for e in elements(for: r) { tx.add(e) }
+        return tx
+    }
+
+    /// Removes the attachments' elements. Each element is added before it is deleted, so removing one that is
+    /// already gone is not an error (nft 1.0.6 has no `destroy`).
+    public static func removeTransaction(_ records: [AttachmentRecord]) -> Transaction {
+        var tx = skeleton()
+        let all = records.flatMap(elements(for:))
+        for e in all { tx.add(e) }
+        for e in all { tx.delete(e) }
+        return tx
+    }
+
+    /// Whether an attachment needs any rules at all (most do not, and then nft is never run).
+    public static func needsRules(_ r: AttachmentRecord) -> Bool { !elements(for: r).isEmpty }
+}

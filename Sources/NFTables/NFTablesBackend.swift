@@ -1,0 +1,107 @@
+/// Something that applies nftables transactions and lists what is in the kernel (or in a fake).
+public protocol NFTablesBackend: Sendable {
+    /// Applies every operation of the transaction, or none of them.
+    /// - Throws: `NFTablesError`; its `line` points at the failing operation (`tx.operations[line - 1]`).
+    func apply(_ tx: Transaction) throws
+
+    /// The tables, optionally of one family only.
+    func listTableNames(family: Family?) throws -> [(family: Family, name: String)]
+
+    /// The rules of a chain in order, with their handles and comments; bodies in nft's own text form
+    /// (counters without values).
+    func listRules(family: Family, table: String, chain: String) throws -> [Rule]
+
+    /// The elements of a set or map, keys and values in nft's text form.
+    func listElements(family: Family, table: String, set: String) throws -> [Element]
+
+    /// The table as nft text, or `nil` when it does not exist.
+    func listTable(family: Family, table: String) throws -> String?
+}
+
+extension NFTablesBackend {
+    /// All tables.
+    public func listTableNames() throws -> [(family: Family, name: String)] {
+        try listTableNames(family: nil)
+    }
+
+    /// True when the table exists.
+    public func tableExists(family: Family, table: String) throws -> Bool {
+        try listTableNames(family: family).contains { $0.name == table }
+    }
+}
+
+/// The backend to use on this machine: libnftables in-process when it can be loaded, else the `nft` command.
+public func defaultNFTablesBackend() -> any NFTablesBackend {
+    if let library = LibNFTables() { return library }
+    return NFTCommand()
+}
+
+/// What a real-nft backend can do: run nft commands given as text. Listing is built on it.
+protocol NFTRunner: Sendable {
+    /// Runs `commands` (nft text); returns nft's standard output or throws with its error output parsed.
+    func run(_ commands: String, options: NFTRunOptions, operation: String) throws -> String
+}
+
+/// Output options for one nft run.
+struct NFTRunOptions: OptionSet, Sendable {
+    let rawValue: UInt32
+    static let json = NFTRunOptions(rawValue: 1 << 0)
+    static let handles = NFTRunOptions(rawValue: 1 << 1)
+    static let stateless = NFTRunOptions(rawValue: 1 << 2)
+}
+
+extension NFTRunner {
+    func applyTransaction(_ tx: Transaction) throws {
+        try tx.validate()
+        if tx.isEmpty { return }
+        _ = try run(tx.render(), options: [], operation: "apply")
+    }
+
+    func listTableNamesVia(family: Family?) throws -> [(family: Family, name: String)] {
+        let command = family.map { "list tables \($0.rawValue)" } ?? "list tables"
+        return try NFTListing.tableNames(run(command, options: .json, operation: command), operation: command)
+    }
+
+    func listRulesVia(family: Family, table: String, chain: String) throws -> [Rule] {
+        try checkNames([(table, "table"), (chain, "chain")], operation: "list chain")
+        let command = "list chain \(family.rawValue) \(table) \(chain)"
+        let output = try run(command, options: [.handles, .stateless], operation: command)
+        return NFTListing.rules(output, family: family, table: table, chain: chain)
+    }
+
+    func listElementsVia(family: Family, table: String, set: String) throws -> [Element] {
+        try checkNames([(table, "table"), (set, "set")], operation: "list set")
+        // nft 1.0.6 lists a map only with `list map` and a set only with `list set`.
+        var command = "list set \(family.rawValue) \(table) \(set)"
+        var output: String
+        do {
+            output = try run(command, options: .json, operation: command)
+        } catch let error as NFTablesError where error.code == .notFound {
+            command = "list map \(family.rawValue) \(table) \(set)"
+            do {
+                output = try run(command, options: .json, operation: command)
+            } catch let mapError as NFTablesError where mapError.code == .notFound {
+                throw error
+            }
+        }
+        return try NFTListing.elements(output, family: family, table: table, set: set, operation: command)
+    }
+
+    func listTableVia(family: Family, table: String) throws -> String? {
+        try checkNames([(table, "table")], operation: "list table")
+        let command = "list table \(family.rawValue) \(table)"
+        do {
+            return try run(command, options: [], operation: command)
+        } catch let error as NFTablesError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    private func checkNames(_ names: [(String, String)], operation: String) throws {
+        for (name, what) in names {
+            if let problem = NFTText.nameProblem(name, what: what) {
+                throw NFTablesError(code: .invalidTransaction, operation: operation, message: problem)
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import CNI
+import NFTables
+import NFTablesTesting
+import Testing
+import WeftNet
+
+@Suite struct HostRulesTests {
+    let record = AttachmentRecord(
+        network: "n", containerID: "c1", ifname: "eth0", netns: "/run/netns/p", mode: .bridge, bridge: "weft0",
+        hostVeth: "wf0123456789ab", ips: [IPPrefix("10.22.0.5/16")!, IPPrefix("fd22::5/64")!], masquerade: true,
+        portMappings: [
+            PortMapping(hostPort: 8080, containerPort: 80, protocol: "tcp"),
+            PortMapping(hostPort: 5353, containerPort: 53, protocol: "udp", hostIP: "192.0.2.1"),
+        ],
+        containerMAC: "02:aa:bb:cc:dd:ee", macspoofchk: true, resultJSON: nil)
+
+    @Test func elementsPerAttachment() {
+        let keys = HostRules.elements(for: record).map { "\($0.set) \($0.key)" + ($0.value.map { " : \($0)" } ?? "") }
+        #expect(keys == [
+            "masq4 10.22.0.5", "masq4-exempt 10.22.0.5 . 10.22.0.0/16",
+            "masq6 fd22::5", "masq6-exempt fd22::5 . fd22::/64",
+            "hostport4-any tcp . 8080 : 10.22.0.5 . 80", "hostport6-any tcp . 8080 : fd22::5 . 80",
+            "hostport4 192.0.2.1 . udp . 5353 : 10.22.0.5 . 53",
+            "macspoof-ports \"wf0123456789ab\"", "macspoof-allowed \"wf0123456789ab\" . 02:aa:bb:cc:dd:ee",
+        ])
+    }
+
+    @Test func addThenRemoveLeavesOnlyTheSkeleton() throws {
+        let fake = FakeNFTables()
+        try fake.apply(HostRules.skeleton())
+        let empty = fake.dump()
+        try fake.apply(HostRules.addTransaction(record))
+        #expect(fake.dump() != empty)
+        #expect(fake.dump().contains("10.22.0.5 . 10.22.0.0/16"))
+        // Applying twice is harmless (a retried ADD), and the static chains are not duplicated.
+        try fake.apply(HostRules.addTransaction(record))
+        try fake.apply(HostRules.removeTransaction([record]))
+        #expect(fake.dump() == empty)
+        // Removing again (a repeated DEL) still succeeds.
+        try fake.apply(HostRules.removeTransaction([record]))
+        #expect(fake.dump() == empty)
+    }
+
+    @Test func staleElementsAreFoundByTheirOwnerTag() throws {
+        let fake = FakeNFTables()
+        var other = record
+        other.network = "m"
+        other.ips = [IPPrefix("10.23.0.5/16")!]
+        other.portMappings = [PortMapping(hostPort: 9090, containerPort: 80)]
+        other.hostVeth = "wfother"
+        try fake.apply(HostRules.addTransaction(record))
+        try fake.apply(HostRules.addTransaction(other))
+        #expect(try HostRules.staleElements(in: fake, network: "n") { id, _ in id == "c1" }.isEmpty)
+        let stale = try HostRules.staleElements(in: fake, network: "n") { _, _ in false }
+        #expect(stale.count == HostRules.elements(for: record).count)
+        #expect(stale.allSatisfy { $0.comment == "n/c1/eth0" })
+        try fake.apply(HostRules.removeElements(stale))
+        // Network m's elements are untouched.
+        #expect(try HostRules.staleElements(in: fake, network: "m") { _, _ in false }.count == HostRules.elements(for: other).count)
+    }
+
+    @Test func noRulesWhenNothingAsksForThem() {
+        var r = record
+        r.masquerade = false
+        r.portMappings = []
+        r.macspoofchk = false
+        #expect(!HostRules.needsRules(r))
+    }
+}

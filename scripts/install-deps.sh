@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every system package Weft needs, with apt-get. Idempotent; run as root.
+set -euo pipefail
+
+PACKAGES=(
+    nftables libnftables1 iproute2 conntrack
+    containerd runc containernetworking-plugins
+    busybox-static dnsutils socat procps iputils-ping
+    jq hyperfine
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The reference plugins live in /usr/lib/cni on Debian; runtimes look in /opt/cni/bin.
+mkdir -p /opt/cni/bin
+if [ -d /usr/lib/cni ]; then
+    for f in /usr/lib/cni/*; do
+        [ -e "/opt/cni/bin/$(basename "$f")" ] || ln -s "$f" "/opt/cni/bin/$(basename "$f")"
+    done
+fi
+echo "system packages ready"
