@@ -9,6 +9,10 @@ let isRoot = getuid() == 0
 let referencePluginsDir = "/usr/lib/cni"
 let hasReferencePlugins = access(referencePluginsDir + "/bridge", X_OK) == 0
 
+/// All tests that touch the kernel nest in this suite, which runs them one at a time: they share the node's
+/// `weft-cni` nftables tables and some remove them when they end.
+@Suite(.serialized) enum KernelTests {}
+
 /// Everything one test makes, removed in `cleanup()` whatever happened.
 final class Harness: @unchecked Sendable {
     let tag: String
