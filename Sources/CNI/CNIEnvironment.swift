@@ -32,7 +32,9 @@ public struct CNIEnvironment: Sendable {
         path = (env["CNI_PATH"] ?? "").split(separator: ":").map(String.init)
         for pair in (env["CNI_ARGS"] ?? "").split(separator: ";") {
             let kv = pair.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2 else { throw CNIError(.invalidEnvironment, "CNI_ARGS entry '\(pair)' is not KEY=VALUE") }
+            guard kv.count == 2 else {
+                throw CNIError(.invalidEnvironment, "CNI_ARGS entry '\(pair)' is not KEY=VALUE")
+            }
             args[String(kv[0])] = String(kv[1])
         }
         switch cmd {
@@ -40,7 +42,9 @@ public struct CNIEnvironment: Sendable {
             guard let id = env["CNI_CONTAINERID"], !id.isEmpty else {
                 throw CNIError(.invalidEnvironment, "CNI_CONTAINERID is not set")
             }
-            guard id.utf8.count <= 512, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            guard id.utf8.count <= 512,
+                id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            else {
                 throw CNIError(.invalidEnvironment, "CNI_CONTAINERID '\(id)' must be alphanumeric with '-', '_' or '.'")
             }
             containerID = id

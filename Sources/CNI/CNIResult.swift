@@ -94,7 +94,10 @@ public struct CNIResult: Sendable, Hashable {
                     var ro: [String: JSONValue] = ["dst": .string(r.dst.description)]
                     if let g = r.gw { ro["gw"] = .string(g.description) }
                     if v11 {
-                        for (k, v) in [("mtu", r.mtu), ("advmss", r.advmss), ("priority", r.priority), ("table", r.table), ("scope", r.scope)] {
+                        for (k, v) in [
+                            ("mtu", r.mtu), ("advmss", r.advmss), ("priority", r.priority), ("table", r.table),
+                            ("scope", r.scope),
+                        ] {
                             if let v { ro[k] = .number(Double(v)) }
                         }
                     }
@@ -119,8 +122,11 @@ public struct CNIResult: Sendable, Hashable {
         }
         var r = CNIResult()
         for i in o["interfaces"]?.arrayValue ?? [] {
-            guard let name = i["name"]?.stringValue else { throw CNIError(.decodeFailure, "result interface has no name") }
-            var iface = Interface(name: name, mac: i["mac"]?.stringValue, mtu: int(i["mtu"]), sandbox: i["sandbox"]?.stringValue)
+            guard let name = i["name"]?.stringValue else {
+                throw CNIError(.decodeFailure, "result interface has no name")
+            }
+            var iface = Interface(
+                name: name, mac: i["mac"]?.stringValue, mtu: int(i["mtu"]), sandbox: i["sandbox"]?.stringValue)
             iface.socketPath = i["socketPath"]?.stringValue
             iface.pciID = i["pciID"]?.stringValue
             r.interfaces.append(iface)
@@ -152,7 +158,9 @@ public struct CNIResult: Sendable, Hashable {
     public mutating func append(_ other: CNIResult) {
         let offset = interfaces.count
         interfaces += other.interfaces
-        ips += other.ips.map { var ip = $0; ip.interface = ip.interface.map { $0 + offset }; return ip }
+        ips += other.ips.map {
+            var ip = $0; ip.interface = ip.interface.map { $0 + offset }; return ip
+        }
         routes += other.routes
         if dns == nil { dns = other.dns }
     }

@@ -35,7 +35,9 @@ struct Delegation {
                     details: e["details"]?.stringValue)
             }
             let why = result.stderrString.isEmpty ? result.stdoutString : result.stderrString
-            throw CNIError(.delegateFailed, "\(type) \(command.rawValue) failed (exit \(result.exitStatus)): \(why.trimmingWhitespace())")
+            throw CNIError(
+                .delegateFailed,
+                "\(type) \(command.rawValue) failed (exit \(result.exitStatus)): \(why.trimmingWhitespace())")
         }
         return result.stdout
     }
@@ -43,6 +45,7 @@ struct Delegation {
     /// Runs an IPAM plugin's ADD and reads its result.
     func ipamAdd(_ type: String, config: [UInt8]) throws -> CNIResult {
         let out = try run(type, .add, config: config)
-        return try CNIResult.parse(try JSONCoding.decode(JSONValue.self, from: out, what: "result of IPAM plugin \(type)"))
+        return try CNIResult.parse(
+            try JSONCoding.decode(JSONValue.self, from: out, what: "result of IPAM plugin \(type)"))
     }
 }

@@ -19,7 +19,8 @@ public enum HostRules {
         let t = Table(family: .inet, name: table, comment: comment)
         tx.add(t)
         func set(_ name: String, _ type: String, map: String? = nil, interval: Bool = false) -> NFTSet {
-            NFTSet(family: .inet, table: table, name: name, type: type, mapType: map, flags: interval ? [.interval] : [])
+            NFTSet(
+                family: .inet, table: table, name: name, type: type, mapType: map, flags: interval ? [.interval] : [])
         }
         for s in [
             set("masq4", "ipv4_addr"),
@@ -35,7 +36,9 @@ public enum HostRules {
         }
         let chains: [(Chain, [String])] = [
             (
-                Chain(family: .inet, table: table, name: "postrouting", type: .nat, hook: .postrouting, priority: "srcnat", policy: "accept"),
+                Chain(
+                    family: .inet, table: table, name: "postrouting", type: .nat, hook: .postrouting,
+                    priority: "srcnat", policy: "accept"),
                 [
                     "ip saddr . ip daddr @masq4-exempt return",
                     "ip saddr @masq4 ip daddr != 224.0.0.0/4 masquerade",
@@ -43,18 +46,25 @@ public enum HostRules {
                     "ip6 saddr @masq6 ip6 daddr != ff00::/8 masquerade",
                 ]
             ),
-            (Chain(family: .inet, table: table, name: "hostports"), [
-                "dnat ip to ip daddr . meta l4proto . th dport map @hostport4",
-                "meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @hostport4-any",
-                "dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostport6",
-                "meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @hostport6-any",
-            ]),
             (
-                Chain(family: .inet, table: table, name: "prerouting", type: .nat, hook: .prerouting, priority: "dstnat", policy: "accept"),
+                Chain(family: .inet, table: table, name: "hostports"),
+                [
+                    "dnat ip to ip daddr . meta l4proto . th dport map @hostport4",
+                    "meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @hostport4-any",
+                    "dnat ip6 to ip6 daddr . meta l4proto . th dport map @hostport6",
+                    "meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @hostport6-any",
+                ]
+            ),
+            (
+                Chain(
+                    family: .inet, table: table, name: "prerouting", type: .nat, hook: .prerouting, priority: "dstnat",
+                    policy: "accept"),
                 ["jump hostports"]
             ),
             (
-                Chain(family: .inet, table: table, name: "output", type: .nat, hook: .output, priority: "-100", policy: "accept"),
+                Chain(
+                    family: .inet, table: table, name: "output", type: .nat, hook: .output, priority: "-100",
+                    policy: "accept"),
                 ["fib daddr type local jump hostports"]
             ),
         ]
@@ -67,10 +77,13 @@ public enum HostRules {
         tx.add(Table(family: .bridge, name: table, comment: comment))
         tx.add(NFTSet(family: .bridge, table: table, name: "macspoof-ports", type: "ifname"))
         tx.add(NFTSet(family: .bridge, table: table, name: "macspoof-allowed", type: "ifname . ether_addr"))
-        let l2 = Chain(family: .bridge, table: table, name: "prerouting", type: .filter, hook: .prerouting, priority: "-300", policy: "accept")
+        let l2 = Chain(
+            family: .bridge, table: table, name: "prerouting", type: .filter, hook: .prerouting, priority: "-300",
+            policy: "accept")
         tx.add(l2)
         tx.flush(l2)
-        tx.add(Rule(family: .bridge, table: table, chain: l2.name, body: "iifname . ether saddr @macspoof-allowed accept"))
+        tx.add(
+            Rule(family: .bridge, table: table, chain: l2.name, body: "iifname . ether saddr @macspoof-allowed accept"))
         tx.add(Rule(family: .bridge, table: table, chain: l2.name, body: "iifname @macspoof-ports drop"))
         return tx
     }
@@ -131,7 +144,9 @@ public enum HostRules {
         for (family, set) in dynamicSets {
             for e in (try? backend.listElements(family: family, table: table, set: set)) ?? [] {
                 let parts = (e.comment ?? "").split(separator: "/", omittingEmptySubsequences: false)
-                guard parts.count == 3, parts[0] == network, !isValid(String(parts[1]), String(parts[2])) else { continue }
+                guard parts.count == 3, parts[0] == network, !isValid(String(parts[1]), String(parts[2])) else {
+                    continue
+                }
                 var el = e
                 if family == .bridge, !el.key.hasPrefix("\"") {  // listings show ifname keys bare
                     let fields = el.key.split(separator: " . ", maxSplits: 1).map(String.init)

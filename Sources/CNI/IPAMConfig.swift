@@ -34,7 +34,9 @@ public struct IPRange: Sendable, Hashable {
         self.subnet = subnet
         func parse(_ s: String?, _ what: String) throws -> IPAddress? {
             guard let s, !s.isEmpty else { return nil }
-            guard let ip = IPAddress(s) else { throw CNIError(.invalidConfig, "ipam: \(what) '\(s)' is not an IP address") }
+            guard let ip = IPAddress(s) else {
+                throw CNIError(.invalidConfig, "ipam: \(what) '\(s)' is not an IP address")
+            }
             guard subnet.contains(ip) else {
                 throw CNIError(.invalidConfig, "ipam: \(what) \(s) is outside subnet \(subnet)")
             }
@@ -104,7 +106,9 @@ public struct IPAMConfig: Sendable {
                 rangeEnd: try str(ro["rangeEnd"], "rangeEnd"), gateway: try str(ro["gateway"], "gateway"))
         }
         if let sets = o["ranges"], sets != .null {
-            guard let arr = sets.arrayValue else { throw CNIError(.invalidConfig, "ipam: 'ranges' must be a list of lists") }
+            guard let arr = sets.arrayValue else {
+                throw CNIError(.invalidConfig, "ipam: 'ranges' must be a list of lists")
+            }
             for set in arr {
                 guard let rs = set.arrayValue, !rs.isEmpty else {
                     throw CNIError(.invalidConfig, "ipam: each entry of 'ranges' must be a non-empty list of ranges")
@@ -131,7 +135,8 @@ public struct IPAMConfig: Sendable {
         if let routes = o["routes"]?.arrayValue {
             for r in routes {
                 guard let d = r["dst"]?.stringValue, let dst = IPPrefix(d), d.contains("/") else {
-                    throw CNIError(.invalidConfig, "ipam: route dst '\(r["dst"]?.stringValue ?? "")' is not a CIDR prefix")
+                    throw CNIError(
+                        .invalidConfig, "ipam: route dst '\(r["dst"]?.stringValue ?? "")' is not a CIDR prefix")
                 }
                 var gw: IPAddress?
                 if let g = r["gw"]?.stringValue, !g.isEmpty {

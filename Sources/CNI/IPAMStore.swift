@@ -30,7 +30,9 @@ public final class IPAMStore {
 
     private func lock() throws {
         let fd = Glibc.open(directory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CNIError(.ioFailure, "ipam: cannot open lock \(directory)/lock: \(FileSystem.errorText())") }
+        guard fd >= 0 else {
+            throw CNIError(.ioFailure, "ipam: cannot open lock \(directory)/lock: \(FileSystem.errorText())")
+        }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let e = FileSystem.errorText()
@@ -78,7 +80,9 @@ public final class IPAMStore {
     /// Every reservation in the store.
     public func reservations() -> [Reservation] {
         FileSystem.listDirectory(directory).compactMap { name in
-            guard let ip = IPAddress(name), let content = FileSystem.readFile(directory + "/" + name) else { return nil }
+            guard let ip = IPAddress(name), let content = FileSystem.readFile(directory + "/" + name) else {
+                return nil
+            }
             let lines = content.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\r\n" || $0 == "\n" })
             let id = lines.first.map { String($0).trimmingWhitespace() } ?? ""
             let ifname = lines.count > 1 ? String(lines[1]).trimmingWhitespace() : ""

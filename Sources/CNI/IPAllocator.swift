@@ -34,7 +34,8 @@ public struct IPAllocator {
                 throw CNIError(.addressUnavailable, "ipam: requested address \(ip) is in no configured range")
             }
             guard bySet[set] == nil else {
-                throw CNIError(.invalidConfig, "ipam: two requested addresses (\(bySet[set]!), \(ip)) fall in one range set")
+                throw CNIError(
+                    .invalidConfig, "ipam: two requested addresses (\(bySet[set]!), \(ip)) fall in one range set")
             }
             bySet[set] = ip
         }
@@ -59,7 +60,9 @@ public struct IPAllocator {
                     made.append(ip)
                 }
                 let r = set.first { $0.contains(ip) }!
-                result.append(AllocatedIP(address: IPPrefix(address: ip, length: r.subnet.length), gateway: r.gateway, rangeSet: i))
+                result.append(
+                    AllocatedIP(
+                        address: IPPrefix(address: ip, length: r.subnet.length), gateway: r.gateway, rangeSet: i))
             }
         } catch {
             for ip in made { store.release(ip) }
@@ -90,7 +93,8 @@ public struct IPAllocator {
             tried += 1
         }
         let ranges = set.map { "\($0.rangeStart)-\($0.rangeEnd)" }.joined(separator: ", ")
-        throw CNIError(.addressUnavailable, "ipam: no addresses left in range set \(ranges) of network \(store.directory)")
+        throw CNIError(
+            .addressUnavailable, "ipam: no addresses left in range set \(ranges) of network \(store.directory)")
     }
 
     private func step(_ set: [IPRange], _ ri: Int, _ ip: IPAddress) -> (Int, IPAddress) {

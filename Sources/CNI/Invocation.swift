@@ -145,7 +145,9 @@ struct Invocation {
         }
         let prev = try CNIResult.parse(prevJSON)
         guard let record = attachments.load(containerID: env.containerID, ifname: env.ifname) else {
-            throw CNIError(.checkFailed, "no attachment \(env.containerID)/\(env.ifname) was made by weft-cni on network \(config.name)")
+            throw CNIError(
+                .checkFailed,
+                "no attachment \(env.containerID)/\(env.ifname) was made by weft-cni on network \(config.name)")
         }
         func fail(_ why: String) -> CNIError { CNIError(.checkFailed, "\(env.containerID)/\(env.ifname): \(why)") }
         let want = Set(prev.ips.map(\.address.address))
@@ -157,7 +159,9 @@ struct Invocation {
         do {
             let container = try RouteSocket(netns: netns)
             defer { container.close() }
-            guard let link = try container.link(named: env.ifname) else { throw fail("\(env.ifname) is missing from \(env.netns)") }
+            guard let link = try container.link(named: env.ifname) else {
+                throw fail("\(env.ifname) is missing from \(env.netns)")
+            }
             guard link.isUp else { throw fail("\(env.ifname) is down") }
             let have = Set(try container.addresses(index: link.index).map(\.prefix.address))
             for ip in record.ips where !have.contains(ip.address) {
@@ -173,9 +177,13 @@ struct Invocation {
             }
             let host = try RouteSocket()
             defer { host.close() }
-            guard let hostLink = try host.link(named: record.hostVeth) else { throw fail("host veth \(record.hostVeth) is missing") }
+            guard let hostLink = try host.link(named: record.hostVeth) else {
+                throw fail("host veth \(record.hostVeth) is missing")
+            }
             if let bridgeName = record.bridge {
-                guard let bridge = try host.link(named: bridgeName) else { throw fail("bridge \(bridgeName) is missing") }
+                guard let bridge = try host.link(named: bridgeName) else {
+                    throw fail("bridge \(bridgeName) is missing")
+                }
                 guard hostLink.masterIndex == bridge.index else {
                     throw fail("host veth \(record.hostVeth) is not attached to bridge \(bridgeName)")
                 }
@@ -213,7 +221,9 @@ struct Invocation {
             throw CNIError(.invalidConfig, "GC needs cni.dev/valid-attachments")
         }
         let valid = Set(validList)
-        var stale = attachments.all().filter { !valid.contains(Attachment(containerID: $0.containerID, ifname: $0.ifname)) }
+        var stale = attachments.all().filter {
+            !valid.contains(Attachment(containerID: $0.containerID, ifname: $0.ifname))
+        }
         var errors: [String] = []
         if let ipam = config.ipam {
             if ipam.isBuiltin {
@@ -227,9 +237,11 @@ struct Invocation {
                 }
                 // Addresses with no record still get their rules removed and their host veth deleted.
                 let known = Set(stale.map { Attachment(containerID: $0.containerID, ifname: $0.ifname) })
-                let orphans = Dictionary(grouping: released.filter {
-                    !known.contains(Attachment(containerID: $0.containerID, ifname: $0.ifname))
-                }) { Attachment(containerID: $0.containerID, ifname: $0.ifname) }
+                let orphans = Dictionary(
+                    grouping: released.filter {
+                        !known.contains(Attachment(containerID: $0.containerID, ifname: $0.ifname))
+                    }
+                ) { Attachment(containerID: $0.containerID, ifname: $0.ifname) }
                 for (a, rs) in orphans {
                     stale.append(
                         AttachmentRecord(
@@ -262,9 +274,14 @@ struct Invocation {
                 defer { host.close() }
                 if let bridge = try host.link(named: config.bridge) {
                     for l in try host.links()
-                    where l.masterIndex == bridge.index && l.name.hasPrefix(HostVethName.prefix) && !validNames.contains(l.name) {
+                    where l.masterIndex == bridge.index && l.name.hasPrefix(HostVethName.prefix)
+                        && !validNames.contains(l.name)
+                    {
                         try? host.deleteLink(index: l.index)
                     }
+                    // A bridge weft-cni made, left without ports, goes too (the next ADD makes it again).
+                    let ports = try host.links().filter { $0.masterIndex == bridge.index }
+                    if ports.isEmpty, bridge.alias == PodNetwork.bridgeAlias { try host.deleteLink(index: bridge.index) }
                 }
             } catch {
                 errors.append("scan bridge \(config.bridge): \(error)")
@@ -324,7 +341,8 @@ struct Invocation {
         }
         if let prev = config.prevResult, let r = try? CNIResult.parse(prev) {
             for ip in r.ips where !held.contains(ip.address.address) {
-                throw CNIError(.checkFailed, "ipam: \(ip.address.address) is not reserved for \(env.containerID)/\(env.ifname)")
+                throw CNIError(
+                    .checkFailed, "ipam: \(ip.address.address) is not reserved for \(env.containerID)/\(env.ifname)")
             }
         }
     }
@@ -336,7 +354,8 @@ struct Invocation {
         let valid = Set(validList)
         let store = try ipamStore()
         try store.withLock {
-            for r in store.reservations() where !valid.contains(Attachment(containerID: r.containerID, ifname: r.ifname)) {
+            for r in store.reservations()
+            where !valid.contains(Attachment(containerID: r.containerID, ifname: r.ifname)) {
                 store.release(r.ip)
             }
         }

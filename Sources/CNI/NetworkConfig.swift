@@ -58,7 +58,8 @@ public struct DNSConfig: Sendable, Hashable, Codable {
     public var search: [String]?
     public var options: [String]?
 
-    public init(nameservers: [String]? = nil, domain: String? = nil, search: [String]? = nil, options: [String]? = nil) {
+    public init(nameservers: [String]? = nil, domain: String? = nil, search: [String]? = nil, options: [String]? = nil)
+    {
         self.nameservers = nameservers
         self.domain = domain
         self.search = search
@@ -173,11 +174,15 @@ public struct NetworkConfig: Sendable {
         defer { self = c }
         if let rc = o["runtimeConfig"]?.objectValue {
             if let m = rc["mac"]?.stringValue {
-                guard let mac = MACAddress(m) else { throw CNIError(.invalidConfig, "runtimeConfig.mac '\(m)' is not a MAC address") }
+                guard let mac = MACAddress(m) else {
+                    throw CNIError(.invalidConfig, "runtimeConfig.mac '\(m)' is not a MAC address")
+                }
                 c.runtimeMAC = mac
             }
             if let ips = rc["ips"]?.arrayValue {
-                c.requestedIPs += try ips.map { try Self.parseRequestedIP($0.stringValue ?? "", source: "runtimeConfig.ips") }
+                c.requestedIPs += try ips.map {
+                    try Self.parseRequestedIP($0.stringValue ?? "", source: "runtimeConfig.ips")
+                }
             }
             if let pm = rc["portMappings"], pm != .null {
                 do {

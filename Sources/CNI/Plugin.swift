@@ -59,11 +59,14 @@ public struct Plugin {
         switch env.command {
         case .check:
             guard CNIVersion.atLeast(config.cniVersion, "0.4.0") else {
-                throw CNIError(.incompatibleVersion, "CHECK needs cniVersion 0.4.0 or later, config has \(config.cniVersion)")
+                throw CNIError(
+                    .incompatibleVersion, "CHECK needs cniVersion 0.4.0 or later, config has \(config.cniVersion)")
             }
         case .gc, .status:
             guard CNIVersion.atLeast(config.cniVersion, "1.1.0") else {
-                throw CNIError(.incompatibleVersion, "\(env.command.rawValue) needs cniVersion 1.1.0 or later, config has \(config.cniVersion)")
+                throw CNIError(
+                    .incompatibleVersion,
+                    "\(env.command.rawValue) needs cniVersion 1.1.0 or later, config has \(config.cniVersion)")
             }
         default: break
         }

@@ -8,6 +8,9 @@ struct PodNetwork {
     let config: NetworkConfig
     let env: CNIEnvironment
 
+    /// The alias of bridges weft-cni created (and so may delete).
+    static let bridgeAlias = "weft-cni"
+
     struct Made {
         var result: CNIResult
         var hostVeth: String
@@ -78,7 +81,9 @@ struct PodNetwork {
             try host.addVeth(
                 name: hostName, peerName: env.ifname, peerNetNS: netns, mtu: mtu, mac: nil, peerMAC: config.runtimeMAC)
             let (nsPath, ifname) = (env.netns, env.ifname)
-            rollback.add { try? PodNetwork.remove(netnsPath: nsPath, ifname: ifname, hostVeth: hostName, ptpRoutes: []) }
+            rollback.add {
+                try? PodNetwork.remove(netnsPath: nsPath, ifname: ifname, hostVeth: hostName, ptpRoutes: [])
+            }
             guard let hostLink = try host.link(named: hostName) else {
                 throw CNIError(.kernel, "veth \(hostName) vanished after creation")
             }
@@ -86,7 +91,8 @@ struct PodNetwork {
                 try host.setMaster(index: hostLink.index, master: bridgeLink.index)
                 if config.hairpinMode { try host.setBridgePortHairpin(index: hostLink.index, on: true) }
                 if let vlan = config.vlan {
-                    try host.addBridgeVLAN(index: hostLink.index, vid: UInt16(vlan), pvid: true, untagged: true, onSelf: false)
+                    try host.addBridgeVLAN(
+                        index: hostLink.index, vid: UInt16(vlan), pvid: true, untagged: true, onSelf: false)
                 }
             }
             try host.setUp(index: hostLink.index)
@@ -96,12 +102,15 @@ struct PodNetwork {
             }
             for ip in ips {
                 // ptp: the address alone, no on-link subnet; every packet goes through the host end.
-                let prefix = config.mode == .ptp ? IPPrefix(address: ip.address.address, length: ip.address.family.bitWidth) : ip.address
+                let prefix =
+                    config.mode == .ptp
+                    ? IPPrefix(address: ip.address.address, length: ip.address.family.bitWidth) : ip.address
                 try container.addAddress(index: podLink.index, prefix: prefix, noDAD: true)
             }
             try container.setUp(index: podLink.index)
             if config.mode == .ptp {
-                try configurePointToPoint(host: host, hostIndex: hostLink.index, container: container, podIndex: podLink.index, ips: ips)
+                try configurePointToPoint(
+                    host: host, hostIndex: hostLink.index, container: container, podIndex: podLink.index, ips: ips)
             }
             for r in routes {
                 var route = Route(destination: r.dst)
@@ -128,7 +137,9 @@ struct PodNetwork {
             result.interfaces.append(.init(name: hostName, mac: hostMAC))
             result.interfaces.append(.init(name: env.ifname, mac: podMAC, mtu: mtu ?? podLink.mtu, sandbox: env.netns))
             let podIndex = result.interfaces.count - 1
-            result.ips = ips.map { var ip = $0; ip.interface = podIndex; return ip }
+            result.ips = ips.map {
+                var ip = $0; ip.interface = podIndex; return ip
+            }
             result.routes = routes
             return Made(result: result, hostVeth: hostName, containerMAC: podMAC)
         } catch let e as CNIError {
@@ -148,10 +159,13 @@ struct PodNetwork {
                 // Another ADD made it first.
             }
             link = try host.link(named: config.bridge)
+            // Mark it as ours, so GC may remove it once no pod uses it.
+            if let l = link, l.alias == nil { try host.setAlias(index: l.index, alias: Self.bridgeAlias) }
         }
         guard var bridge = link else { throw CNIError(.kernel, "bridge \(config.bridge) could not be created") }
         guard bridge.kind == "bridge" else {
-            throw CNIError(.invalidConfig, "\(config.bridge) exists and is a \(bridge.kind ?? "non-bridge") device, not a bridge")
+            throw CNIError(
+                .invalidConfig, "\(config.bridge) exists and is a \(bridge.kind ?? "non-bridge") device, not a bridge")
         }
         if config.vlan != nil { try host.setBridgeVLANFiltering(index: bridge.index, on: true) }
         if config.promiscMode { try host.setPromiscuous(index: bridge.index, on: true) }
@@ -167,7 +181,8 @@ struct PodNetwork {
                     guard config.forceAddress else {
                         throw CNIError(
                             .invalidConfig,
-                            "bridge \(config.bridge) already has address \(other.prefix), not \(want); set forceAddress to replace it")
+                            "bridge \(config.bridge) already has address \(other.prefix), not \(want); set forceAddress to replace it"
+                        )
                     }
                     try host.deleteAddress(index: bridge.index, prefix: other.prefix)
                 }

@@ -31,6 +31,8 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     public var bridgeVLANFiltering: Bool?
     /// For a VXLAN device: its VNI (`IFLA_VXLAN_ID`); nil for other links.
     public var vxlanID: UInt32?
+    /// The interface alias (`IFLA_IFALIAS`, `ip link set … alias`); Weft marks links it owns with it.
+    public var alias: String?
 
     public init(
         index: Int32, name: String, kind: String? = nil, mtu: Int = 1500, mac: MACAddress? = nil, isUp: Bool = false,

@@ -64,6 +64,7 @@ extension RouteSocket {
         if let mac = a[Int(IFLA_ADDRESS)], mac.count == 6 { link.mac = MACAddress(bytes: mac) }
         if let master = a.i32(Int(IFLA_MASTER)), master != 0 { link.masterIndex = master }
         link.linkNetNSID = a.i32(Int(IFLA_LINK_NETNSID))
+        link.alias = a.string(Int(IFLA_IFALIAS))
         if let linkInfo = a.nested(Int(IFLA_LINKINFO)) {
             link.kind = linkInfo.string(Int(IFLA_INFO_KIND))
             link.slaveKind = linkInfo.string(Int(IFLA_INFO_SLAVE_KIND))
@@ -191,6 +192,11 @@ extension RouteSocket {
 
     public func setMTU(index: Int32, mtu: Int) throws {
         try setLink(index: index, "mtu \(mtu)") { $0.attribute(Int(IFLA_MTU), u32: UInt32(mtu)) }
+    }
+
+    /// Sets the interface alias (`ip link set … alias TEXT`); an empty text removes it.
+    public func setAlias(index: Int32, alias: String) throws {
+        try setLink(index: index, "alias \(alias)") { $0.attribute(Int(IFLA_IFALIAS), bytes: Array(alias.utf8)) }
     }
 
     public func setMAC(index: Int32, mac: MACAddress) throws {

@@ -227,7 +227,9 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible, 
     public init(family: IPFamily, numeric: UInt128) {
         switch family {
         case .v4: self = .v4(IPv4Address(UInt32(truncatingIfNeeded: numeric)))
-        case .v6: self = .v6(IPv6Address(high: UInt64(truncatingIfNeeded: numeric >> 64), low: UInt64(truncatingIfNeeded: numeric)))
+        case .v6:
+            self = .v6(
+                IPv6Address(high: UInt64(truncatingIfNeeded: numeric >> 64), low: UInt64(truncatingIfNeeded: numeric)))
         }
     }
 

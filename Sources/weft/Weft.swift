@@ -5,8 +5,8 @@ import ArgumentParser
 struct Weft: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
-        abstract: "Kubernetes networking: pod network, services, DNS, policies, ingress.",
+        abstract: "Kubernetes networking in Swift: pod network (CNI), and more to come.",
         version: "0.1.0",
-        subcommands: [Demo.self]
+        subcommands: [Demo.self, CNIInstall.self]
     )
 }

@@ -54,7 +54,8 @@ import WeftNet
     }
 
     @Test func chainingAppendsAndReindexes() throws {
-        var prev = CNIResult(interfaces: [.init(name: "x")], ips: [.init(address: IPPrefix("10.9.0.2/24")!, interface: 0)])
+        var prev = CNIResult(
+            interfaces: [.init(name: "x")], ips: [.init(address: IPPrefix("10.9.0.2/24")!, interface: 0)])
         prev.append(sample)
         #expect(prev.interfaces.count == 4)
         #expect(prev.ips.map(\.interface) == [0, 3, 3])

@@ -16,13 +16,14 @@ import WeftNet
 
     @Test func elementsPerAttachment() {
         let keys = HostRules.elements(for: record).map { "\($0.set) \($0.key)" + ($0.value.map { " : \($0)" } ?? "") }
-        #expect(keys == [
-            "masq4 10.22.0.5", "masq4-exempt 10.22.0.5 . 10.22.0.0/16",
-            "masq6 fd22::5", "masq6-exempt fd22::5 . fd22::/64",
-            "hostport4-any tcp . 8080 : 10.22.0.5 . 80", "hostport6-any tcp . 8080 : fd22::5 . 80",
-            "hostport4 192.0.2.1 . udp . 5353 : 10.22.0.5 . 53",
-            "macspoof-ports \"wf0123456789ab\"", "macspoof-allowed \"wf0123456789ab\" . 02:aa:bb:cc:dd:ee",
-        ])
+        #expect(
+            keys == [
+                "masq4 10.22.0.5", "masq4-exempt 10.22.0.5 . 10.22.0.0/16",
+                "masq6 fd22::5", "masq6-exempt fd22::5 . fd22::/64",
+                "hostport4-any tcp . 8080 : 10.22.0.5 . 80", "hostport6-any tcp . 8080 : fd22::5 . 80",
+                "hostport4 192.0.2.1 . udp . 5353 : 10.22.0.5 . 53",
+                "macspoof-ports \"wf0123456789ab\"", "macspoof-allowed \"wf0123456789ab\" . 02:aa:bb:cc:dd:ee",
+            ])
     }
 
     @Test func addThenRemoveLeavesOnlyTheSkeleton() throws {
@@ -56,7 +57,9 @@ import WeftNet
         #expect(stale.allSatisfy { $0.comment == "n/c1/eth0" })
         try fake.apply(HostRules.removeElements(stale))
         // Network m's elements are untouched.
-        #expect(try HostRules.staleElements(in: fake, network: "m") { _, _ in false }.count == HostRules.elements(for: other).count)
+        #expect(
+            try HostRules.staleElements(in: fake, network: "m") { _, _ in false }.count
+                == HostRules.elements(for: other).count)
     }
 
     @Test func noRulesWhenNothingAsksForThem() {

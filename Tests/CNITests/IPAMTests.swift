@@ -57,14 +57,18 @@ final class TempDir {
     }
 
     @Test func failureInTheSecondSetReleasesTheFirst() throws {
-        let a = try allocator(#"{"type":"weft-ipam","ranges":[[{"subnet":"10.7.0.0/24"}],[{"subnet":"fd07::/64","rangeStart":"fd07::5","rangeEnd":"fd07::5"}]]}"#)
+        let a = try allocator(
+            #"{"type":"weft-ipam","ranges":[[{"subnet":"10.7.0.0/24"}],[{"subnet":"fd07::/64","rangeStart":"fd07::5","rangeEnd":"fd07::5"}]]}"#
+        )
         _ = try allocate(a, "a")
         #expect(throws: CNIError.self) { try allocate(a, "b") }
         #expect(a.store.reservations(containerID: "b", ifname: "eth0").isEmpty)
     }
 
     @Test func dualStackGivesOneAddressPerSet() throws {
-        let a = try allocator(#"{"type":"weft-ipam","ranges":[[{"subnet":"10.8.0.0/24","rangeStart":"10.8.0.100"}],[{"subnet":"fd08::/64"}]]}"#)
+        let a = try allocator(
+            #"{"type":"weft-ipam","ranges":[[{"subnet":"10.8.0.0/24","rangeStart":"10.8.0.100"}],[{"subnet":"fd08::/64"}]]}"#
+        )
         #expect(try allocate(a, "a") == ["10.8.0.100/24", "fd08::2/64"])
     }
 
@@ -110,10 +114,13 @@ final class TempDir {
             for i in 0..<40 {
                 group.addTask {
                     // Each task opens its own store, as separate plugin processes would.
-                    let config = try NetworkConfig.parse(Array(#"{"cniVersion":"1.1.0","name":"net","ipam":\#(ipamJSON)}"#.utf8))
+                    let config = try NetworkConfig.parse(
+                        Array(#"{"cniVersion":"1.1.0","name":"net","ipam":\#(ipamJSON)}"#.utf8))
                     let a = IPAllocator(config: config.ipam!, store: try IPAMStore(dataDir: path, network: "net"))
-                    return try a.store.withLock { try a.allocate(containerID: "c\(i)", ifname: "eth0", requested: []) }[0]
-                        .address.description
+                    return try a.store.withLock { try a.allocate(containerID: "c\(i)", ifname: "eth0", requested: []) }[
+                        0
+                    ]
+                    .address.description
                 }
             }
             return try await group.reduce(into: [String]()) { $0.append($1) }

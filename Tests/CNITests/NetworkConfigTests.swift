@@ -47,10 +47,11 @@ import WeftNet
             """#)
         #expect(c.runtimeMAC == MACAddress("02:11:22:33:44:55"))
         #expect(c.requestedIPs == [IPAddress("10.1.0.9")!, IPAddress("fd00::9")!, IPAddress("10.1.0.10")!])
-        #expect(c.portMappings == [
-            PortMapping(hostPort: 8080, containerPort: 80, protocol: "tcp"),
-            PortMapping(hostPort: 53, containerPort: 53, protocol: "udp", hostIP: "127.0.0.1"),
-        ])
+        #expect(
+            c.portMappings == [
+                PortMapping(hostPort: 8080, containerPort: 80, protocol: "tcp"),
+                PortMapping(hostPort: 53, containerPort: 53, protocol: "udp", hostIP: "127.0.0.1"),
+            ])
     }
 
     @Test(arguments: [
@@ -65,16 +66,34 @@ import WeftNet
         (#"{"cniVersion":"1.1.0","name":"n","mtu":"1500"}"#, 7),
         (#"{"cniVersion":"1.1.0","name":"n","vlan":5000}"#, 7),
         (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.5/24"}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","rangeStart":"10.2.0.1"}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","rangeStart":"10.1.0.90","rangeEnd":"10.1.0.10"}}"#, 7),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","rangeStart":"10.2.0.1"}}"#,
+            7
+        ),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","rangeStart":"10.1.0.90","rangeEnd":"10.1.0.10"}}"#,
+            7
+        ),
         (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/31"}}"#, 7),
         (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"banana"}}"#, 7),
         (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam"}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","ranges":[[{"subnet":"10.1.0.0/24"},{"subnet":"fd00::/64"}]]}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","ranges":[[{"subnet":"10.1.0.0/16"}],[{"subnet":"10.1.2.0/24"}]]}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","routes":[{"dst":"nope"}]}}"#, 7),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","ranges":[[{"subnet":"10.1.0.0/24"},{"subnet":"fd00::/64"}]]}}"#,
+            7
+        ),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","ranges":[[{"subnet":"10.1.0.0/16"}],[{"subnet":"10.1.2.0/24"}]]}}"#,
+            7
+        ),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","ipam":{"type":"weft-ipam","subnet":"10.1.0.0/24","routes":[{"dst":"nope"}]}}"#,
+            7
+        ),
         (#"{"cniVersion":"1.1.0","name":"n","runtimeConfig":{"portMappings":[{"hostPort":0,"containerPort":80}]}}"#, 7),
-        (#"{"cniVersion":"1.1.0","name":"n","runtimeConfig":{"portMappings":[{"hostPort":1,"containerPort":80,"protocol":"icmp"}]}}"#, 7),
+        (
+            #"{"cniVersion":"1.1.0","name":"n","runtimeConfig":{"portMappings":[{"hostPort":1,"containerPort":80,"protocol":"icmp"}]}}"#,
+            7
+        ),
         (#"{"cniVersion":"1.1.0","name":"n","runtimeConfig":{"mac":"zz"}}"#, 7),
         (#"{"cniVersion":"1.1.0","name":"../etc"}"#, 7),
     ])

@@ -9,7 +9,8 @@ import Testing
         return (out.exitCode, try? JSONCoding.decode(JSONValue.self, from: out.stdout, what: "output"))
     }
 
-    let config = #"{"cniVersion":"1.1.0","name":"n","type":"weft-cni","ipam":{"type":"weft-ipam","subnet":"10.40.0.0/24"}}"#
+    let config =
+        #"{"cniVersion":"1.1.0","name":"n","type":"weft-cni","ipam":{"type":"weft-ipam","subnet":"10.40.0.0/24"}}"#
 
     @Test func versionListsSupportedVersions() {
         let (code, out) = run(["CNI_COMMAND": "VERSION"], #"{"cniVersion":"1.0.0"}"#)
@@ -24,7 +25,12 @@ import Testing
         (["CNI_COMMAND": "ADD", "CNI_NETNS": "/run/netns/x", "CNI_IFNAME": "eth0"], 4),  // no CNI_CONTAINERID
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/x"], 4),  // no CNI_IFNAME
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_IFNAME": "eth0"], 4),  // no CNI_NETNS
-        (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/x", "CNI_IFNAME": "this-is-sixteen!"], 4),
+        (
+            [
+                "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/x",
+                "CNI_IFNAME": "this-is-sixteen!",
+            ], 4
+        ),
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/x", "CNI_IFNAME": "a/b"], 4),
         (["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c 1", "CNI_NETNS": "/run/netns/x", "CNI_IFNAME": "eth0"], 4),
     ]
@@ -39,8 +45,11 @@ import Testing
 
     @Test func missingNetnsIsNamed() {
         let (code, out) = run(
-            ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/weft-does-not-exist", "CNI_IFNAME": "eth0",
-             "CNI_PATH": "/nonexistent"],
+            [
+                "CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/run/netns/weft-does-not-exist",
+                "CNI_IFNAME": "eth0",
+                "CNI_PATH": "/nonexistent",
+            ],
             #"{"cniVersion":"1.1.0","name":"n","type":"weft-cni"}"#)
         #expect(code != 0)
         #expect(out?["code"] == .number(4))
@@ -68,23 +77,29 @@ import Testing
 
     @Test func statusReportsExhaustedRanges() throws {
         let dir = TempDir()
-        let cfg = #"{"cniVersion":"1.1.0","name":"s","ipam":{"type":"weft-ipam","subnet":"10.41.0.0/30","dataDir":"\#(dir.path)"}}"#
+        let cfg =
+            #"{"cniVersion":"1.1.0","name":"s","ipam":{"type":"weft-ipam","subnet":"10.41.0.0/30","dataDir":"\#(dir.path)"}}"#
         #expect(run(["CNI_COMMAND": "STATUS"], cfg).0 == 0)
         // The IPAM role allocates without a netns: fill the only free address.
-        let add = run(["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/x", "CNI_IFNAME": "eth0"], cfg, role: .ipam)
+        let add = run(
+            ["CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/x", "CNI_IFNAME": "eth0"], cfg, role: .ipam)
         #expect(add.0 == 0)
         #expect(add.1?["ips"]?.arrayValue?.first?["address"] == .string("10.41.0.2/30"))
         let (code, out) = run(["CNI_COMMAND": "STATUS"], cfg)
         #expect(code != 0 && out?["code"] == .number(50))
         // GC with no valid attachments frees it again.
-        let gc = run(["CNI_COMMAND": "GC"], #"{"cniVersion":"1.1.0","name":"s","cni.dev/valid-attachments":[],"ipam":{"type":"weft-ipam","subnet":"10.41.0.0/30","dataDir":"\#(dir.path)"}}"#, role: .ipam)
+        let gc = run(
+            ["CNI_COMMAND": "GC"],
+            #"{"cniVersion":"1.1.0","name":"s","cni.dev/valid-attachments":[],"ipam":{"type":"weft-ipam","subnet":"10.41.0.0/30","dataDir":"\#(dir.path)"}}"#,
+            role: .ipam)
         #expect(gc.0 == 0)
         #expect(run(["CNI_COMMAND": "STATUS"], cfg).0 == 0)
     }
 
     @Test func ipamRoleDelIsIdempotent() {
         let dir = TempDir()
-        let cfg = #"{"cniVersion":"1.1.0","name":"d","type":"bridge","ipam":{"type":"weft-ipam","subnet":"10.42.0.0/24","dataDir":"\#(dir.path)"}}"#
+        let cfg =
+            #"{"cniVersion":"1.1.0","name":"d","type":"bridge","ipam":{"type":"weft-ipam","subnet":"10.42.0.0/24","dataDir":"\#(dir.path)"}}"#
         let env = ["CNI_COMMAND": "DEL", "CNI_CONTAINERID": "c1", "CNI_NETNS": "", "CNI_IFNAME": "eth0"]
         #expect(run(env, cfg, role: .ipam).0 == 0)
         #expect(run(env, cfg, role: .ipam).0 == 0)

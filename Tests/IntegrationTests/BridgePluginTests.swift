@@ -28,7 +28,9 @@ extension KernelTests {
 
         /// Nothing the plugin made for the network is left: no veth on the bridge, no IPAM files, no records, no elements.
         func expectNothingLeft(network: String, bridge: String) throws {
-            let ipamFiles = FileSystemList.entries("\(h.dir)/ipam/\(network)").filter { $0.contains(".") && !$0.hasPrefix("last_") }
+            let ipamFiles = FileSystemList.entries("\(h.dir)/ipam/\(network)").filter {
+                $0.contains(".") && !$0.hasPrefix("last_")
+            }
             #expect(ipamFiles.isEmpty, "IPAM reservations left: \(ipamFiles)")
             #expect(FileSystemList.entries("\(h.dir)/state/\(network)").isEmpty)
             let s = try RouteSocket()
@@ -57,7 +59,10 @@ extension KernelTests {
             #expect(b.addresses == ["10.210.1.3", "fd10:1::3"])
             // The result names the bridge, the host veth and the pod's interface, in that order, as bridge does.
             let ifaces = a.json?["interfaces"]?.arrayValue ?? []
-            #expect(ifaces.map { $0["name"]?.stringValue } == [bridge, HostVethName.make(containerID: "pod-a", ifname: "eth0"), "eth0"])
+            #expect(
+                ifaces.map { $0["name"]?.stringValue } == [
+                    bridge, HostVethName.make(containerID: "pod-a", ifname: "eth0"), "eth0",
+                ])
             #expect(ifaces[2]["sandbox"]?.stringValue == nsA)
             #expect(sh("ip -n \(nsA.split(separator: "/").last!) -j addr show eth0").output.contains("fd10:1::2"))
 
@@ -111,7 +116,8 @@ extension KernelTests {
             let hostEnd = h.name("wfc")
             h.ownLink(hostEnd)
             let clientName = client.split(separator: "/").last!
-            let setup = sh("""
+            let setup = sh(
+                """
                 ip link add \(hostEnd) type veth peer name up0 netns \(clientName) &&
                 ip addr add 10.211.0.1/30 dev \(hostEnd) && ip addr add fd11::1/64 dev \(hostEnd) nodad && ip link set \(hostEnd) up &&
                 ip -n \(clientName) addr add 10.211.0.2/30 dev up0 && ip -n \(clientName) addr add fd11::2/64 dev up0 nodad &&
@@ -131,7 +137,9 @@ extension KernelTests {
             #expect(!clash.ok && clash.code == 102, "\(clash.stdout)")
             #expect(sh("ip -n \(other.split(separator: "/").last!) link show eth0").status != 0)
             #expect(try h.cni("DEL", config: config, containerID: "pod-p", netns: pod).ok)
-            #expect(throws: (any Error).self) { try tcpRequest(from: client, to: "10.211.0.1", port: 18080, message: "x", timeoutSeconds: 1) }
+            #expect(throws: (any Error).self) {
+                try tcpRequest(from: client, to: "10.211.0.1", port: 18080, message: "x", timeoutSeconds: 1)
+            }
             try expectNothingLeft(network: "it3", bridge: bridge)
         }
 
@@ -166,13 +174,17 @@ extension KernelTests {
             h.ownLink(bridge)
             for i in 0..<3 {
                 let ns = try h.makeNetNS("g\(i)")
-                let pm = #","runtimeConfig":{"portMappings":[{"hostPort":\#(18090 + i),"containerPort":80,"protocol":"udp"}]}"#
-                let add = try h.cni("ADD", config: bridgeConfig(5, bridge: bridge, extra: pm), containerID: "pod-\(i)", netns: ns)
+                let pm =
+                    #","runtimeConfig":{"portMappings":[{"hostPort":\#(18090 + i),"containerPort":80,"protocol":"udp"}]}"#
+                let add = try h.cni(
+                    "ADD", config: bridgeConfig(5, bridge: bridge, extra: pm), containerID: "pod-\(i)", netns: ns)
                 #expect(add.ok, "\(add.stdout)")
             }
             // Pod 2's record is lost, as after a crash: GC must still find its address, rules and veth.
             FileSystem_remove("\(h.dir)/state/it5/pod-2-eth0.json")
-            let gcConfig = String(bridgeConfig(5, bridge: bridge).dropLast()) + #","cni.dev/valid-attachments":[{"containerID":"pod-0","ifname":"eth0"}]}"#
+            let gcConfig =
+                String(bridgeConfig(5, bridge: bridge).dropLast())
+                + #","cni.dev/valid-attachments":[{"containerID":"pod-0","ifname":"eth0"}]}"#
             let gc = try h.cni("GC", config: gcConfig)
             #expect(gc.ok, "\(gc.stdout)")
             let s = try RouteSocket()
@@ -181,14 +193,19 @@ extension KernelTests {
             for i in 1..<3 {
                 #expect(try s.link(named: HostVethName.make(containerID: "pod-\(i)", ifname: "eth0")) == nil)
             }
-            let reserved = FileSystemList.entries("\(h.dir)/ipam/it5").filter { $0.hasPrefix("10.") || $0.hasPrefix("fd") }
+            let reserved = FileSystemList.entries("\(h.dir)/ipam/it5").filter {
+                $0.hasPrefix("10.") || $0.hasPrefix("fd")
+            }
             #expect(Set(reserved) == ["10.210.5.2", "fd10:5::2"])
-            let masq = try defaultNFTablesBackend().listElements(family: .inet, table: HostRules.table, set: "masq4").map(\.key)
+            let masq = try defaultNFTablesBackend().listElements(family: .inet, table: HostRules.table, set: "masq4")
+                .map(\.key)
             #expect(masq == ["10.210.5.2"])
             // GC with nothing valid leaves nothing at all.
             let gcAll = String(bridgeConfig(5, bridge: bridge).dropLast()) + #","cni.dev/valid-attachments":[]}"#
             #expect(try h.cni("GC", config: gcAll).ok)
             try expectNothingLeft(network: "it5", bridge: bridge)
+            // The bridge weft-cni made had no ports left, so GC removed it as well.
+            #expect(try s.link(named: bridge) == nil)
             #expect(try h.cni("STATUS", config: bridgeConfig(5, bridge: bridge)).ok)
         }
 
@@ -213,6 +230,42 @@ extension KernelTests {
             #expect(!nons.ok && nons.code == 4 && nons.stdout.contains("weft-nonexistent"))
             #expect(try h.cni("DEL", config: tiny, containerID: "pod-1", netns: ns1).ok)
             try expectNothingLeft(network: "it6", bridge: bridge)
+        }
+
+        @Test func macAndAddressRequestsAndMACSpoofCheck() throws {
+            let bridge = h.name("wfm")
+            h.ownLink(bridge)
+            let config = bridgeConfig(
+                8, bridge: bridge,
+                extra: #","macspoofchk":true,"runtimeConfig":{"mac":"02:00:5e:10:00:08","ips":["10.210.8.50"]}"#)
+            let nsA = try h.makeNetNS("ma"), nsB = try h.makeNetNS("mb")
+            let a = try h.cni("ADD", config: config, containerID: "pod-a", netns: nsA)
+            #expect(a.ok, "\(a.stdout)")
+            #expect(a.addresses == ["10.210.8.50", "fd10:8::2"])
+            #expect(a.json?["interfaces"]?.arrayValue?.last?["mac"]?.stringValue == "02:00:5e:10:00:08")
+            let plain = bridgeConfig(8, bridge: bridge)
+            let b = try h.cni("ADD", config: plain, containerID: "pod-b", netns: nsB)
+            #expect(b.ok, "\(b.stdout)")
+            // Round robin continues after the requested .50.
+            #expect(b.addresses.first == "10.210.8.51")
+            let listener = try TCPListener(netns: nsB, port: 8082)
+            defer { listener.stop() }
+            #expect(try tcpRequest(from: nsA, to: "10.210.8.51", port: 8082, message: "mac") == "pong mac")
+            // Pod a forges another source MAC: its frames are dropped at the bridge.
+            let a_ = nsA.split(separator: "/").last!
+            _ = sh("ip -n \(a_) link set eth0 address 02:00:5e:10:00:99 && ip -n \(a_) neigh flush all")
+            #expect(throws: (any Error).self) {
+                try tcpRequest(from: nsA, to: "10.210.8.51", port: 8082, message: "x", timeoutSeconds: 1)
+            }
+            _ = sh("ip -n \(a_) link set eth0 address 02:00:5e:10:00:08")
+            #expect(try tcpRequest(from: nsA, to: "10.210.8.51", port: 8082, message: "back") == "pong back")
+            #expect(try h.cni("DEL", config: config, containerID: "pod-a", netns: nsA).ok)
+            #expect(try h.cni("DEL", config: plain, containerID: "pod-b", netns: nsB).ok)
+            try expectNothingLeft(network: "it8", bridge: bridge)
+            let l2 =
+                (try? defaultNFTablesBackend().listElements(
+                    family: .bridge, table: HostRules.table, set: "macspoof-ports")) ?? []
+            #expect(l2.isEmpty)
         }
 
         @Test func ptpModeRoutesThroughTheHost() throws {

@@ -19,16 +19,20 @@ extension KernelTests {
 
         /// Runs a conflist as libcni does: ADD in order, each plugin seeing the previous result as prevResult;
         /// DEL in reverse order with the final result as prevResult.
-        func runList(_ command: String, plugins: [String], name: String, id: String, netns: String, prev: String? = nil,
-                     runtimeConfig: String = "{}") throws -> CNIOutcome {
+        func runList(
+            _ command: String, plugins: [String], name: String, id: String, netns: String, prev: String? = nil,
+            runtimeConfig: String = "{}"
+        ) throws -> CNIOutcome {
             var result = prev
             var last = CNIOutcome(exitStatus: 0, stdout: prev ?? "", stderr: "", json: nil)
             let order = command == "DEL" ? Array(plugins.reversed()) : plugins
             for p in order {
-                var conf = String(p.dropLast()) + #","cniVersion":"1.0.0","name":"\#(name)","runtimeConfig":\#(runtimeConfig)"#
+                var conf =
+                    String(p.dropLast()) + #","cniVersion":"1.0.0","name":"\#(name)","runtimeConfig":\#(runtimeConfig)"#
                 if let result, !result.isEmpty { conf += #","prevResult":\#(result)"# }
                 conf += "}"
-                let type = try JSONCoding.decode(JSONValue.self, from: Array(p.utf8), what: "plugin")["type"]!.stringValue!
+                let type = try JSONCoding.decode(JSONValue.self, from: Array(p.utf8), what: "plugin")["type"]!
+                    .stringValue!
                 last = try h.cni(command, config: conf, containerID: id, netns: netns, plugin: type)
                 guard last.ok else { return last }
                 if command == "ADD" { result = last.stdout }
@@ -57,7 +61,8 @@ extension KernelTests {
             let hostVeth = HostVethName.make(containerID: "pod-k", ifname: "eth0")
             #expect(sh("tc qdisc show dev \(hostVeth)").output.contains("tbf"))
             #expect(sh("iptables-save -t nat").output.contains("18099"))
-            let del = try runList("DEL", plugins: plugins, name: "chain", id: "pod-k", netns: ns, prev: add.stdout, runtimeConfig: rc)
+            let del = try runList(
+                "DEL", plugins: plugins, name: "chain", id: "pod-k", netns: ns, prev: add.stdout, runtimeConfig: rc)
             #expect(del.ok, "\(del.stdout)")
             #expect(!sh("iptables-save -t nat").output.contains("18099"))
             #expect(sh("ip link show \(hostVeth)").status != 0)

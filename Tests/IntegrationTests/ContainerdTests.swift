@@ -9,7 +9,9 @@ extension KernelTests {
     struct ContainerdTests {
         @Test func twoBusyboxContainersTalkThroughWeftCNI() throws {
             let root = Harness.packageRoot
-            let r = sh("bash \(root)/Tests/e2e/containerd-cni.sh \(root)/Tests/e2e/weft-bridge.conflist \(Harness.pluginBinary) 2>&1")
+            let r = sh(
+                "bash \(root)/Tests/e2e/containerd-cni.sh \(root)/Tests/e2e/weft-bridge.conflist \(Harness.pluginBinary) 2>&1"
+            )
             #expect(r.status == 0, "\(r.output)")
             #expect(r.output.contains("PASS"))
         }

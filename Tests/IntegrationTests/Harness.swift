@@ -71,7 +71,8 @@ final class Harness: @unchecked Sendable {
         if !netns.isEmpty { env["CNI_NETNS"] = netns }
         if command != "GC" && command != "STATUS" && command != "VERSION" { env["CNI_IFNAME"] = ifname }
         env.merge(extraEnv) { $1 }
-        let r = try ProcessRunner.run(cniPath + "/" + plugin, arguments: [], environment: env, stdin: Array(config.utf8))
+        let r = try ProcessRunner.run(
+            cniPath + "/" + plugin, arguments: [], environment: env, stdin: Array(config.utf8))
         let json = try? JSONCoding.decode(JSONValue.self, from: r.stdout, what: "output")
         return CNIOutcome(exitStatus: r.exitStatus, stdout: r.stdoutString, stderr: r.stderrString, json: json)
     }
@@ -102,7 +103,9 @@ struct CNIOutcome {
 
     /// The addresses of the result's `ips`, without prefix length.
     var addresses: [String] {
-        (json?["ips"]?.arrayValue ?? []).compactMap { $0["address"]?.stringValue?.split(separator: "/").first.map(String.init) }
+        (json?["ips"]?.arrayValue ?? []).compactMap {
+            $0["address"]?.stringValue?.split(separator: "/").first.map(String.init)
+        }
     }
 }
 
@@ -128,6 +131,7 @@ enum FileSystemList {
 
 /// Shell out for checks that compare with the tools a user would use.
 func sh(_ command: String) -> (status: Int32, output: String) {
-    let r = try? ProcessRunner.run("/bin/sh", arguments: ["-c", command], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+    let r = try? ProcessRunner.run(
+        "/bin/sh", arguments: ["-c", command], environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
     return (r?.exitStatus ?? -1, (r?.stdoutString ?? "") + (r?.stderrString ?? ""))
 }

@@ -22,7 +22,9 @@ final class TCPListener: @unchecked Sendable {
             addr.sin6_family = sa_family_t(AF_INET6)
             addr.sin6_port = port.bigEndian
             let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(s, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
             guard rc == 0, listen(s, 64) == 0 else {
                 close(s)
@@ -32,11 +34,13 @@ final class TCPListener: @unchecked Sendable {
         }
         let box = Unmanaged.passRetained(self)
         var t = pthread_t()
-        pthread_create(&t, nil, { arg in
-            let me = Unmanaged<TCPListener>.fromOpaque(arg!).takeRetainedValue()
-            me.serve()
-            return nil
-        }, box.toOpaque())
+        pthread_create(
+            &t, nil,
+            { arg in
+                let me = Unmanaged<TCPListener>.fromOpaque(arg!).takeRetainedValue()
+                me.serve()
+                return nil
+            }, box.toOpaque())
         thread = t
     }
 
@@ -63,7 +67,9 @@ final class TCPListener: @unchecked Sendable {
 }
 
 /// Connects from inside `netns` to `host:port`, sends `message`, returns the reply (or throws).
-func tcpRequest(from netns: String, to host: String, port: UInt16, message: String, timeoutSeconds: Int = 3) throws -> String {
+func tcpRequest(from netns: String, to host: String, port: UInt16, message: String, timeoutSeconds: Int = 3) throws
+    -> String
+{
     let ns = try NetNS.open(path: netns)
     defer { ns.close() }
     return try ns.run {
@@ -71,7 +77,9 @@ func tcpRequest(from netns: String, to host: String, port: UInt16, message: Stri
         hints.ai_flags = AI_NUMERICHOST
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else { throw HarnessError("bad address \(host)") }
+        guard getaddrinfo(host, String(port), &hints, &res) == 0, let ai = res else {
+            throw HarnessError("bad address \(host)")
+        }
         defer { freeaddrinfo(res) }
         let s = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { throw HarnessError("socket: \(errno)") }

@@ -258,6 +258,23 @@ struct LinkTests {
         }
     }
 
+    @Test func dumpsSpanManyDatagrams() throws {
+        try withNamespaces(1) { n in
+            let s = n[0].socket
+            let names = (0..<150).map { "wftd\($0)x" + randomSuffix(3) }
+            for name in names { try s.addBridge(name: name) }
+            let links = try s.links()
+            #expect(links.count == 151)
+            #expect(Set(links.map(\.name)) == Set(names + ["lo"]))
+            // Bridges with IPv6 on lo up give a dump of a few hundred addresses too.
+            try n[0].loopbackUp()
+            for (i, link) in links.enumerated() where link.name != "lo" {
+                try s.addAddress(index: link.index, prefix: IPPrefix("10.50.\(i).1/24")!)
+            }
+            #expect(try s.addresses(family: .v4).count == 151)  // plus 127.0.0.1
+        }
+    }
+
     @Test func concurrentUseOfOneSocket() async throws {
         // Eight tasks share one socket; every dump must see exactly the namespace's six links.
         let fixture = try TestNetNS()
