@@ -281,7 +281,9 @@ struct Invocation {
                     }
                     // A bridge weft-cni made, left without ports, goes too (the next ADD makes it again).
                     let ports = try host.links().filter { $0.masterIndex == bridge.index }
-                    if ports.isEmpty, bridge.alias == PodNetwork.bridgeAlias { try host.deleteLink(index: bridge.index) }
+                    if ports.isEmpty, bridge.alias == PodNetwork.bridgeAlias {
+                        try host.deleteLink(index: bridge.index)
+                    }
                 }
             } catch {
                 errors.append("scan bridge \(config.bridge): \(error)")
