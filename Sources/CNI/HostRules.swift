@@ -6,8 +6,10 @@ import WeftNet
 ///
 /// The chains are static; what changes per pod lives in sets and maps, so an ADD or DEL is one transaction of a
 /// few elements and the per-packet cost does not grow with the number of pods (see shared/notes/nftables.md).
-/// Every transaction re-declares the skeleton (`add` is idempotent, the static chains are flushed and refilled
-/// in the same transaction), so the first ADD on a node needs no special case and a damaged table heals itself.
+/// A verb first tries a transaction of elements alone (a few hundred microseconds); only if the tables or sets are
+/// missing does it apply the skeleton with them (`add` is idempotent, the static chains are flushed and refilled
+/// in the same transaction, so concurrent first ADDs do not duplicate rules). Re-declaring the skeleton on every
+/// call would cost about 20 ms, most of it the kernel rebuilding the base chains.
 /// Weft owns these tables (`inet weft-cni`, `bridge weft-cni`) whole and never touches any other.
 public enum HostRules {
     public static let table = "weft-cni"
@@ -159,28 +161,36 @@ public enum HostRules {
     }
 
     /// Removes listed elements, tolerating ones that vanish meanwhile.
-    public static func removeElements(_ elements: [Element]) -> Transaction {
-        var tx = skeleton()
+    public static func removeElements(_ elements: [Element], skeleton withSkeleton: Bool = true) -> Transaction {
+        var tx = withSkeleton ? skeleton() : Transaction()
         for e in elements { tx.add(e) }
         for e in elements { tx.delete(e) }
         return tx
     }
 
-    /// Installs an attachment's elements.
-    public static func addTransaction(_ r: AttachmentRecord) -> Transaction {
-        var tx = skeleton()
+    /// Installs an attachment's elements (with the skeleton first when `skeleton` is set).
+    public static func addTransaction(_ r: AttachmentRecord, skeleton withSkeleton: Bool = true) -> Transaction {
+        var tx = withSkeleton ? skeleton() : Transaction()
         for e in elements(for: r) { tx.add(e) }
         return tx
     }
 
     /// Removes the attachments' elements. Each element is added before it is deleted, so removing one that is
     /// already gone is not an error (nft 1.0.6 has no `destroy`).
-    public static func removeTransaction(_ records: [AttachmentRecord]) -> Transaction {
-        var tx = skeleton()
-        let all = records.flatMap(elements(for:))
-        for e in all { tx.add(e) }
-        for e in all { tx.delete(e) }
-        return tx
+    public static func removeTransaction(_ records: [AttachmentRecord], skeleton withSkeleton: Bool = true)
+        -> Transaction
+    {
+        removeElements(records.flatMap(elements(for:)), skeleton: withSkeleton)
+    }
+
+    /// Applies `make(false)`, the elements alone; if a table, set or map is missing, applies `make(true)`, which
+    /// declares the skeleton first.
+    public static func apply(_ backend: any NFTablesBackend, _ make: (_ skeleton: Bool) -> Transaction) throws {
+        do {
+            try backend.apply(make(false))
+        } catch let e as NFTablesError where e.code == .notFound {
+            try backend.apply(make(true))
+        }
     }
 
     /// Whether an attachment needs any rules at all (most do not, and then nft is never run).

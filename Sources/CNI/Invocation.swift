@@ -15,9 +15,9 @@ struct Invocation {
         try IPAMStore(dataDir: config.ipam!.dataDir, network: config.name)
     }
 
-    private func nft(_ tx: Transaction, _ what: String) throws {
+    private func nft(_ what: String, _ make: (_ skeleton: Bool) -> Transaction) throws {
         do {
-            try makeBackend().apply(tx)
+            try HostRules.apply(makeBackend(), make)
         } catch {
             throw CNIError(.nftables, "\(what): \(error)")
         }
@@ -89,9 +89,11 @@ struct Invocation {
                 ips: allocated.ips.map(\.address), masquerade: config.ipMasq, portMappings: config.portMappings,
                 containerMAC: made.containerMAC, macspoofchk: config.macspoofchk, resultJSON: nil)
             if HostRules.needsRules(record) {
-                try nft(HostRules.addTransaction(record), "install rules for \(env.containerID)")
+                try nft("install rules for \(env.containerID)") { HostRules.addTransaction(record, skeleton: $0) }
                 let r = record
-                rollback.add { try? self.makeBackend().apply(HostRules.removeTransaction([r])) }
+                rollback.add {
+                    try? HostRules.apply(self.makeBackend()) { HostRules.removeTransaction([r], skeleton: $0) }
+                }
             }
             if let prev = config.prevResult {
                 var chained = try CNIResult.parse(prev)
@@ -134,7 +136,7 @@ struct Invocation {
                 portMappings: config.portMappings, containerMAC: nil, macspoofchk: false, resultJSON: nil)
         }
         if let rules, HostRules.needsRules(rules) {
-            try nft(HostRules.removeTransaction([rules]), "remove rules of \(env.containerID)")
+            try nft("remove rules of \(env.containerID)") { HostRules.removeTransaction([rules], skeleton: $0) }
         }
         attachments.remove(containerID: env.containerID, ifname: env.ifname)
     }
@@ -292,7 +294,7 @@ struct Invocation {
         let withRules = stale.filter(HostRules.needsRules)
         if !withRules.isEmpty {
             do {
-                try nft(HostRules.removeTransaction(withRules), "remove rules of stale attachments")
+                try nft("remove rules of stale attachments") { HostRules.removeTransaction(withRules, skeleton: $0) }
             } catch {
                 errors.append("\(error)")
             }
@@ -303,7 +305,9 @@ struct Invocation {
             let leftovers = try HostRules.staleElements(in: backend, network: config.name) {
                 valid.contains(Attachment(containerID: $0, ifname: $1))
             }
-            if !leftovers.isEmpty { try nft(HostRules.removeElements(leftovers), "remove stale rules") }
+            if !leftovers.isEmpty {
+                try nft("remove stale rules") { HostRules.removeElements(leftovers, skeleton: $0) }
+            }
         } catch {
             errors.append("\(error)")
         }

@@ -42,6 +42,26 @@ import WeftNet
         #expect(fake.dump() == empty)
     }
 
+    @Test func elementsAloneUnlessTheSkeletonIsMissing() throws {
+        let fake = FakeNFTables()
+        // Empty ruleset: the elements-only attempt fails (not found), the second attempt brings the skeleton.
+        try HostRules.apply(fake) { HostRules.addTransaction(record, skeleton: $0) }
+        #expect(fake.applyCount == 1)
+        #expect(fake.dump().contains("masquerade"))
+        var other = record
+        other.containerID = "c2"
+        other.ips = [IPPrefix("10.22.0.6/16")!]
+        other.portMappings = []
+        other.hostVeth = "wf2"
+        // Now the skeleton exists: one transaction of elements alone.
+        try HostRules.apply(fake) { HostRules.addTransaction(other, skeleton: $0) }
+        #expect(fake.applyCount == 2)
+        try HostRules.apply(fake) { HostRules.removeTransaction([record, other], skeleton: $0) }
+        try HostRules.apply(fake) { HostRules.removeTransaction([record, other], skeleton: $0) }
+        #expect(fake.applyCount == 4)
+        #expect(try HostRules.staleElements(in: fake, network: "n") { _, _ in false }.isEmpty)
+    }
+
     @Test func staleElementsAreFoundByTheirOwnerTag() throws {
         let fake = FakeNFTables()
         var other = record
