@@ -59,6 +59,14 @@ enum FileSystem {
         }
     }
 
+    /// Writes a file in place (truncate and write), for content whose loss costs nothing.
+    static func overwriteFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CNIError(.ioFailure, "cannot write \(path): \(errorText())") }
+        defer { close(fd) }
+        guard writeAll(fd, bytes) else { throw CNIError(.ioFailure, "cannot write \(path): \(errorText())") }
+    }
+
     static func readBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

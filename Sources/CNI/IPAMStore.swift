@@ -65,7 +65,9 @@ public final class IPAMStore {
             unlink(path(ip))
             throw CNIError(.ioFailure, "ipam: cannot write \(path(ip)): \(FileSystem.errorText())")
         }
-        try FileSystem.writeFile(directory + "/last_reserved_ip.\(rangeSet)", ip.description)
+        // Only a hint for round robin (an unreadable one restarts at the range start): written in place, as
+        // host-local does, without the cost of a temporary file and rename.
+        try FileSystem.overwriteFile(directory + "/last_reserved_ip.\(rangeSet)", Array(ip.description.utf8))
         return true
     }
 

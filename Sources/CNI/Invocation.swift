@@ -67,7 +67,7 @@ struct Invocation {
     // MARK: - Network plugin verbs
 
     func add() throws -> [UInt8] {
-        let network = PodNetwork(config: config, env: env)
+        let network = try PodNetwork(config: config, env: env)
         try network.preflight()
         let rollback = Rollback()
         do {

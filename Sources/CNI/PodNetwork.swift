@@ -4,9 +4,12 @@ import WeftNet
 
 /// The kernel side of one attachment: the veth pair, the bridge or host routes, the container's addresses and
 /// routes. Everything goes through rtnetlink; nothing shells out.
-struct PodNetwork {
+final class PodNetwork {
     let config: NetworkConfig
     let env: CNIEnvironment
+    private let netns: NetNS
+    private let host: RouteSocket
+    private let container: RouteSocket
 
     /// The alias of bridges weft-cni created (and so may delete).
     static let bridgeAlias = "weft-cni"
@@ -30,14 +33,30 @@ struct PodNetwork {
         }
     }
 
-    /// Checks what can be checked before anything is made: the netns opens and the interface name is free.
+    /// Opens the pod's netns and one netlink socket on each side; a netns that cannot be opened is CNI error 4.
+    init(config: NetworkConfig, env: CNIEnvironment) throws {
+        self.config = config
+        self.env = env
+        netns = try Self.openNetNS(env.netns)
+        do {
+            host = try RouteSocket()
+            container = try RouteSocket(netns: netns)
+        } catch {
+            netns.close()
+            throw Self.kernel("open netlink sockets", error)
+        }
+    }
+
+    deinit {
+        host.close()
+        container.close()
+        netns.close()
+    }
+
+    /// Checks what can be checked before anything is made: the interface name is free in the pod.
     func preflight() throws {
-        let netns = try Self.openNetNS(env.netns)
-        defer { netns.close() }
         let exists: Bool
         do {
-            let container = try RouteSocket(netns: netns)
-            defer { container.close() }
             exists = try container.link(named: env.ifname) != nil
         } catch {
             throw Self.kernel("look up \(env.ifname) in \(env.netns)", error)
@@ -49,23 +68,6 @@ struct PodNetwork {
 
     /// Wires the container to the node and configures `ips` and `routes` inside it.
     func add(ips: [CNIResult.IPConfig], routes: [CNIResult.Route], rollback: Rollback) throws -> Made {
-        let netns = try Self.openNetNS(env.netns)
-        defer { netns.close() }
-        let host: RouteSocket
-        let container: RouteSocket
-        do {
-            host = try RouteSocket()
-            container = try RouteSocket(netns: netns)
-        } catch {
-            throw Self.kernel("open netlink sockets", error)
-        }
-        defer {
-            host.close()
-            container.close()
-        }
-        if (try? container.link(named: env.ifname)) ?? nil != nil {
-            throw CNIError(.invalidConfig, "interface \(env.ifname) already exists in \(env.netns)")
-        }
         let hostName = HostVethName.make(containerID: env.containerID, ifname: env.ifname)
         var bridgeLink: Link?
         do {
