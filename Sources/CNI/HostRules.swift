@@ -1,8 +1,8 @@
 import NFTables
 import WeftNet
 
-/// The nftables state weft-cni keeps on the node: masquerade for pods (`ipMasq`), hostPort DNAT (`portMappings`)
-/// and MAC-spoofing checks (`macspoofchk`).
+/// The nftables state weft-cni keeps on the node: masquerade of pod subnets (`ipMasq`), hostPort DNAT
+/// (`portMappings`) and MAC-spoofing checks (`macspoofchk`).
 ///
 /// The chains are static; what changes per pod lives in sets and maps, so an ADD or DEL is one transaction of a
 /// few elements and the per-packet cost does not grow with the number of pods (see shared/notes/nftables.md).
@@ -25,9 +25,9 @@ public enum HostRules {
                 family: .inet, table: table, name: name, type: type, mapType: map, flags: interval ? [.interval] : [])
         }
         for s in [
-            set("masq4", "ipv4_addr"),
+            set("masq4", "ipv4_addr", interval: true),
             set("masq4-exempt", "ipv4_addr . ipv4_addr", interval: true),
-            set("masq6", "ipv6_addr"),
+            set("masq6", "ipv6_addr", interval: true),
             set("masq6-exempt", "ipv6_addr . ipv6_addr", interval: true),
             set("hostport4", "ipv4_addr . inet_proto . inet_service", map: "ipv4_addr . inet_service"),
             set("hostport4-any", "inet_proto . inet_service", map: "ipv4_addr . inet_service"),
@@ -90,20 +90,29 @@ public enum HostRules {
         return tx
     }
 
-    /// The elements that carry one attachment's rules. `subnets` maps each pod address to the subnet it is not
-    /// masqueraded towards.
-    public static func elements(for r: AttachmentRecord) -> [Element] {
+    /// The elements a network needs while it has pods: masquerade of its subnets (`ipMasq`). They are keyed by
+    /// subnet, not by pod, so pods come and go without touching them (deleting an element costs the kernel
+    /// 10–15 ms here; adding an existing one is free). Their comment is the network's name.
+    public static func networkElements(for r: AttachmentRecord) -> [Element] {
+        guard r.masquerade else { return [] }
+        var out: [Element] = []
+        for subnet in Set(r.ips.map(\.network)).sorted(by: { $0.address < $1.address }) {
+            let v = subnet.family == .v4 ? "4" : "6"
+            out.append(Element(family: .inet, table: table, set: "masq\(v)", key: "\(subnet)", comment: r.network))
+            out.append(
+                Element(
+                    family: .inet, table: table, set: "masq\(v)-exempt", key: "\(subnet) . \(subnet)",
+                    comment: r.network))
+        }
+        return out
+    }
+
+    /// The elements that carry one pod's rules: its hostPorts and its MAC check. Their comment is the owner tag.
+    public static func podElements(for r: AttachmentRecord) -> [Element] {
         var out: [Element] = []
         let tag = ownerTag(network: r.network, containerID: r.containerID, ifname: r.ifname)
         func el(_ set: String, _ key: String, _ value: String? = nil, family: Family = .inet) -> Element {
             Element(family: family, table: table, set: set, key: key, value: value, comment: tag)
-        }
-        if r.masquerade {
-            for ip in r.ips {
-                let v = ip.family == .v4 ? "4" : "6"
-                out.append(el("masq\(v)", "\(ip.address)"))
-                out.append(el("masq\(v)-exempt", "\(ip.address) . \(ip.network)"))
-            }
         }
         for m in r.portMappings {
             let hostIP = m.hostIP.flatMap { IPAddress($0) }
@@ -137,17 +146,23 @@ public enum HostRules {
         (.bridge, "macspoof-ports"), (.bridge, "macspoof-allowed"),
     ]
 
-    /// Elements in the kernel owned by attachments of `network` that `isValid` rejects.
+    /// Elements in the kernel owned by attachments of `network` that `isValid` rejects, and the network's own
+    /// elements when `networkInUse` is false.
     public static func staleElements(
-        in backend: any NFTablesBackend, network: String, isValid: (_ containerID: String, _ ifname: String) -> Bool
+        in backend: any NFTablesBackend, network: String, networkInUse: Bool,
+        isValid: (_ containerID: String, _ ifname: String) -> Bool
     ) throws -> [Element] {
         guard try backend.tableExists(family: .inet, table: table) else { return [] }
         var out: [Element] = []
         for (family, set) in dynamicSets {
             for e in (try? backend.listElements(family: family, table: table, set: set)) ?? [] {
                 let parts = (e.comment ?? "").split(separator: "/", omittingEmptySubsequences: false)
-                guard parts.count == 3, parts[0] == network, !isValid(String(parts[1]), String(parts[2])) else {
-                    continue
+                guard parts[0] == network else { continue }
+                if parts.count == 1 {
+                    // A network element: stale once the network has no valid attachment at all.
+                    guard !networkInUse else { continue }
+                } else {
+                    guard parts.count == 3, !isValid(String(parts[1]), String(parts[2])) else { continue }
                 }
                 var el = e
                 if family == .bridge, !el.key.hasPrefix("\"") {  // listings show ifname keys bare
@@ -168,19 +183,19 @@ public enum HostRules {
         return tx
     }
 
-    /// Installs an attachment's elements (with the skeleton first when `skeleton` is set).
+    /// Installs an attachment's elements, its network's and its own (with the skeleton first when `skeleton`).
     public static func addTransaction(_ r: AttachmentRecord, skeleton withSkeleton: Bool = true) -> Transaction {
         var tx = withSkeleton ? skeleton() : Transaction()
-        for e in elements(for: r) { tx.add(e) }
+        for e in networkElements(for: r) + podElements(for: r) { tx.add(e) }
         return tx
     }
 
-    /// Removes the attachments' elements. Each element is added before it is deleted, so removing one that is
-    /// already gone is not an error (nft 1.0.6 has no `destroy`).
+    /// Removes the pods' own elements (not their networks'). Each element is added before it is deleted, so
+    /// removing one that is already gone is not an error (nft 1.0.6 has no `destroy`).
     public static func removeTransaction(_ records: [AttachmentRecord], skeleton withSkeleton: Bool = true)
         -> Transaction
     {
-        removeElements(records.flatMap(elements(for:)), skeleton: withSkeleton)
+        removeElements(records.flatMap(podElements(for:)), skeleton: withSkeleton)
     }
 
     /// Applies `make(false)`, the elements alone; if a table, set or map is missing, applies `make(true)`, which
@@ -193,6 +208,11 @@ public enum HostRules {
         }
     }
 
-    /// Whether an attachment needs any rules at all (most do not, and then nft is never run).
-    public static func needsRules(_ r: AttachmentRecord) -> Bool { !elements(for: r).isEmpty }
+    /// Whether an ADD of the attachment needs nft at all (without ipMasq, hostPorts or macspoofchk it does not).
+    public static func needsRules(_ r: AttachmentRecord) -> Bool {
+        !networkElements(for: r).isEmpty || !podElements(for: r).isEmpty
+    }
+
+    /// Whether a DEL of the attachment has rules to remove.
+    public static func hasPodRules(_ r: AttachmentRecord) -> Bool { !podElements(for: r).isEmpty }
 }

@@ -135,7 +135,7 @@ struct Invocation {
                 mode: config.mode, bridge: nil, hostVeth: hostVeth, ips: ips, masquerade: config.ipMasq,
                 portMappings: config.portMappings, containerMAC: nil, macspoofchk: false, resultJSON: nil)
         }
-        if let rules, HostRules.needsRules(rules) {
+        if let rules, HostRules.hasPodRules(rules) {
             try nft("remove rules of \(env.containerID)") { HostRules.removeTransaction([rules], skeleton: $0) }
         }
         attachments.remove(containerID: env.containerID, ifname: env.ifname)
@@ -210,7 +210,7 @@ struct Invocation {
             for ip in record.ips {
                 let set = ip.family == .v4 ? "masq4" : "masq6"
                 let elements = (try? backend.listElements(family: .inet, table: HostRules.table, set: set)) ?? []
-                guard elements.contains(where: { $0.key == ip.address.description }) else {
+                guard elements.contains(where: { $0.key == ip.network.description }) else {
                     throw fail("masquerade rule for \(ip.address) is missing")
                 }
             }
@@ -291,7 +291,7 @@ struct Invocation {
                 errors.append("scan bridge \(config.bridge): \(error)")
             }
         }
-        let withRules = stale.filter(HostRules.needsRules)
+        let withRules = stale.filter(HostRules.hasPodRules)
         if !withRules.isEmpty {
             do {
                 try nft("remove rules of stale attachments") { HostRules.removeTransaction(withRules, skeleton: $0) }
@@ -302,7 +302,9 @@ struct Invocation {
         // Whatever rules remain for attachments that are not valid (their records were lost).
         do {
             let backend = makeBackend()
-            let leftovers = try HostRules.staleElements(in: backend, network: config.name) {
+            let leftovers = try HostRules.staleElements(
+                in: backend, network: config.name, networkInUse: !valid.isEmpty
+            ) {
                 valid.contains(Attachment(containerID: $0, ifname: $1))
             }
             if !leftovers.isEmpty {

@@ -14,31 +14,48 @@ import WeftNet
         ],
         containerMAC: "02:aa:bb:cc:dd:ee", macspoofchk: true, resultJSON: nil)
 
-    @Test func elementsPerAttachment() {
-        let keys = HostRules.elements(for: record).map { "\($0.set) \($0.key)" + ($0.value.map { " : \($0)" } ?? "") }
+    func describe(_ elements: [Element]) -> [String] {
+        elements.map { "\($0.set) \($0.key)" + ($0.value.map { " : \($0)" } ?? "") + " # \($0.comment ?? "")" }
+    }
+
+    @Test func networkElementsAreKeyedBySubnet() {
         #expect(
-            keys == [
-                "masq4 10.22.0.5", "masq4-exempt 10.22.0.5 . 10.22.0.0/16",
-                "masq6 fd22::5", "masq6-exempt fd22::5 . fd22::/64",
-                "hostport4-any tcp . 8080 : 10.22.0.5 . 80", "hostport6-any tcp . 8080 : fd22::5 . 80",
-                "hostport4 192.0.2.1 . udp . 5353 : 10.22.0.5 . 53",
-                "macspoof-ports \"wf0123456789ab\"", "macspoof-allowed \"wf0123456789ab\" . 02:aa:bb:cc:dd:ee",
+            describe(HostRules.networkElements(for: record)) == [
+                "masq4 10.22.0.0/16 # n", "masq4-exempt 10.22.0.0/16 . 10.22.0.0/16 # n",
+                "masq6 fd22::/64 # n", "masq6-exempt fd22::/64 . fd22::/64 # n",
             ])
     }
 
-    @Test func addThenRemoveLeavesOnlyTheSkeleton() throws {
+    @Test func podElementsCarryTheOwnerTag() {
+        #expect(
+            describe(HostRules.podElements(for: record)) == [
+                "hostport4-any tcp . 8080 : 10.22.0.5 . 80 # n/c1/eth0",
+                "hostport6-any tcp . 8080 : fd22::5 . 80 # n/c1/eth0",
+                "hostport4 192.0.2.1 . udp . 5353 : 10.22.0.5 . 53 # n/c1/eth0",
+                "macspoof-ports \"wf0123456789ab\" # n/c1/eth0",
+                "macspoof-allowed \"wf0123456789ab\" . 02:aa:bb:cc:dd:ee # n/c1/eth0",
+            ])
+    }
+
+    @Test func addThenRemoveLeavesTheNetworkElementsOnly() throws {
         let fake = FakeNFTables()
         try fake.apply(HostRules.skeleton())
         let empty = fake.dump()
         try fake.apply(HostRules.addTransaction(record))
-        #expect(fake.dump() != empty)
-        #expect(fake.dump().contains("10.22.0.5 . 10.22.0.0/16"))
+        #expect(fake.dump().contains("10.22.0.0/16 . 10.22.0.0/16"))
+        #expect(fake.dump().contains("tcp . 8080"))
         // Applying twice is harmless (a retried ADD), and the static chains are not duplicated.
         try fake.apply(HostRules.addTransaction(record))
         try fake.apply(HostRules.removeTransaction([record]))
-        #expect(fake.dump() == empty)
+        let afterDel = fake.dump()
+        #expect(!afterDel.contains("tcp . 8080") && !afterDel.contains("wf0123456789ab"))
+        #expect(afterDel.contains("10.22.0.0/16 . 10.22.0.0/16"))
         // Removing again (a repeated DEL) still succeeds.
         try fake.apply(HostRules.removeTransaction([record]))
+        #expect(fake.dump() == afterDel)
+        // GC of a network without valid attachments takes its elements too.
+        let stale = try HostRules.staleElements(in: fake, network: "n", networkInUse: false) { _, _ in false }
+        try fake.apply(HostRules.removeElements(stale))
         #expect(fake.dump() == empty)
     }
 
@@ -59,7 +76,7 @@ import WeftNet
         try HostRules.apply(fake) { HostRules.removeTransaction([record, other], skeleton: $0) }
         try HostRules.apply(fake) { HostRules.removeTransaction([record, other], skeleton: $0) }
         #expect(fake.applyCount == 4)
-        #expect(try HostRules.staleElements(in: fake, network: "n") { _, _ in false }.isEmpty)
+        #expect(try HostRules.staleElements(in: fake, network: "n", networkInUse: true) { _, _ in false }.isEmpty)
     }
 
     @Test func staleElementsAreFoundByTheirOwnerTag() throws {
@@ -71,15 +88,14 @@ import WeftNet
         other.hostVeth = "wfother"
         try fake.apply(HostRules.addTransaction(record))
         try fake.apply(HostRules.addTransaction(other))
-        #expect(try HostRules.staleElements(in: fake, network: "n") { id, _ in id == "c1" }.isEmpty)
-        let stale = try HostRules.staleElements(in: fake, network: "n") { _, _ in false }
-        #expect(stale.count == HostRules.elements(for: record).count)
+        #expect(try HostRules.staleElements(in: fake, network: "n", networkInUse: true) { id, _ in id == "c1" }.isEmpty)
+        let stale = try HostRules.staleElements(in: fake, network: "n", networkInUse: true) { _, _ in false }
+        #expect(stale.count == HostRules.podElements(for: record).count)
         #expect(stale.allSatisfy { $0.comment == "n/c1/eth0" })
         try fake.apply(HostRules.removeElements(stale))
         // Network m's elements are untouched.
-        #expect(
-            try HostRules.staleElements(in: fake, network: "m") { _, _ in false }.count
-                == HostRules.elements(for: other).count)
+        let m = try HostRules.staleElements(in: fake, network: "m", networkInUse: false) { _, _ in false }
+        #expect(m.count == HostRules.podElements(for: other).count + HostRules.networkElements(for: other).count)
     }
 
     @Test func noRulesWhenNothingAsksForThem() {

@@ -26,8 +26,10 @@ extension KernelTests {
             """#
         }
 
-        /// Nothing the plugin made for the network is left: no veth on the bridge, no IPAM files, no records, no elements.
-        func expectNothingLeft(network: String, bridge: String) throws {
+        /// Nothing the plugin made for the network's pods is left: no veth on the bridge, no IPAM files, no records,
+        /// no pod elements. The network's masquerade elements stay until GC finds no valid attachment
+        /// (`networkGone`).
+        func expectNothingLeft(network: String, bridge: String, networkGone: Bool = false) throws {
             let ipamFiles = FileSystemList.entries("\(h.dir)/ipam/\(network)").filter {
                 $0.contains(".") && !$0.hasPrefix("last_")
             }
@@ -41,7 +43,9 @@ extension KernelTests {
             }
             let backend = defaultNFTablesBackend()
             for set in ["masq4", "masq6", "hostport4-any", "hostport6-any", "hostport4", "hostport6"] {
-                let left = (try? backend.listElements(family: .inet, table: HostRules.table, set: set)) ?? []
+                let left = ((try? backend.listElements(family: .inet, table: HostRules.table, set: set)) ?? []).filter {
+                    $0.comment?.hasPrefix(network + "/") == true || (networkGone && $0.comment == network)
+                }
                 #expect(left.isEmpty, "elements left in \(set): \(left.map(\.key))")
             }
         }
@@ -67,10 +71,11 @@ extension KernelTests {
             #expect(sh("ip -n \(nsA.split(separator: "/").last!) -j addr show eth0").output.contains("fd10:1::2"))
 
             // Real TCP both ways, over both families.
-            let listener = try TCPListener(netns: nsB, port: 8080)
+            // Real TCP both ways, over both families; within the subnet the source is not masqueraded.
+            let listener = try TCPListener(netns: nsB, port: 8080, replyWithPeer: true)
             defer { listener.stop() }
-            #expect(try tcpRequest(from: nsA, to: "10.210.1.3", port: 8080, message: "v4") == "pong v4")
-            #expect(try tcpRequest(from: nsA, to: "fd10:1::3", port: 8080, message: "v6") == "pong v6")
+            #expect(try tcpRequest(from: nsA, to: "10.210.1.3", port: 8080, message: "v4") == "pong v4 from 10.210.1.2")
+            #expect(try tcpRequest(from: nsA, to: "fd10:1::3", port: 8080, message: "v6") == "pong v6 from fd10:1::2")
 
             // CHECK with the ADD result as prevResult succeeds; after the pod's address is removed it fails.
             let prev = a.stdout
@@ -131,6 +136,11 @@ extension KernelTests {
             defer { listener.stop() }
             #expect(try tcpRequest(from: client, to: "10.211.0.1", port: 18080, message: "hp4") == "pong hp4")
             #expect(try tcpRequest(from: client, to: "fd11::1", port: 18080, message: "hp6") == "pong hp6")
+            // ipMasq: the pod's connections out of its subnet arrive from the node's address.
+            let outside = try TCPListener(netns: client, port: 9000, replyWithPeer: true)
+            defer { outside.stop() }
+            #expect(try tcpRequest(from: pod, to: "10.211.0.2", port: 9000, message: "m4") == "pong m4 from 10.211.0.1")
+            #expect(try tcpRequest(from: pod, to: "fd11::2", port: 9000, message: "m6") == "pong m6 from fd11::1")
             // A second pod asking for the same hostPort fails, and leaves nothing behind.
             let other = try h.makeNetNS("p2")
             let clash = try h.cni("ADD", config: config, containerID: "pod-q", netns: other)
@@ -199,11 +209,11 @@ extension KernelTests {
             #expect(Set(reserved) == ["10.210.5.2", "fd10:5::2"])
             let masq = try defaultNFTablesBackend().listElements(family: .inet, table: HostRules.table, set: "masq4")
                 .map(\.key)
-            #expect(masq == ["10.210.5.2"])
+            #expect(masq == ["10.210.5.0/24"])
             // GC with nothing valid leaves nothing at all.
             let gcAll = String(bridgeConfig(5, bridge: bridge).dropLast()) + #","cni.dev/valid-attachments":[]}"#
             #expect(try h.cni("GC", config: gcAll).ok)
-            try expectNothingLeft(network: "it5", bridge: bridge)
+            try expectNothingLeft(network: "it5", bridge: bridge, networkGone: true)
             // The bridge weft-cni made had no ports left, so GC removed it as well.
             #expect(try s.link(named: bridge) == nil)
             #expect(try h.cni("STATUS", config: bridgeConfig(5, bridge: bridge)).ok)

@@ -7,8 +7,12 @@ final class TCPListener: @unchecked Sendable {
     let fd: Int32
     private var thread: pthread_t?
 
-    /// Listens on `[::]:port` (dual-stack) inside `netns` and echoes "pong <request>" to each connection.
-    init(netns: String, port: UInt16) throws {
+    private let replyWithPeer: Bool
+
+    /// Listens on `[::]:port` (dual-stack) inside `netns` and echoes "pong <request>" to each connection, followed
+    /// by " from <client address>" when `replyWithPeer` is set.
+    init(netns: String, port: UInt16, replyWithPeer: Bool = false) throws {
+        self.replyWithPeer = replyWithPeer
         let ns = try NetNS.open(path: netns)
         defer { ns.close() }
         fd = try ns.run {
@@ -53,10 +57,26 @@ final class TCPListener: @unchecked Sendable {
             }
             var buf = [UInt8](repeating: 0, count: 256)
             let n = read(c, &buf, buf.count)
-            let reply = Array("pong ".utf8) + (n > 0 ? Array(buf[0..<n]) : [])
+            var reply = Array("pong ".utf8) + (n > 0 ? Array(buf[0..<n]) : [])
+            if replyWithPeer { reply += Array(" from \(peerAddress(c))".utf8) }
             _ = reply.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
             close(c)
         }
+    }
+
+    /// The client's address as the listener sees it (IPv4-mapped addresses shown as IPv4).
+    private func peerAddress(_ fd: Int32) -> String {
+        var addr = sockaddr_in6()
+        var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        }
+        guard ok == 0 else { return "?" }
+        var text = [CChar](repeating: 0, count: 64)
+        var a = addr.sin6_addr
+        inet_ntop(AF_INET6, &a, &text, socklen_t(text.count))
+        let s = String(cString: text)
+        return s.hasPrefix("::ffff:") ? String(s.dropFirst(7)) : s
     }
 
     func stop() {
