@@ -113,7 +113,7 @@ struct Invocation {
     func del() throws {
         let record = attachments.load(containerID: env.containerID, ifname: env.ifname)
         let hostVeth = record?.hostVeth ?? HostVethName.make(containerID: env.containerID, ifname: env.ifname)
-        try PodNetwork.remove(netnsPath: env.netns, ifname: env.ifname, hostVeth: hostVeth, ptpRoutes: [])
+        try PodNetwork.remove(netnsPath: env.netns, ifname: env.ifname, hostVeth: hostVeth)
         // Addresses: the record's, else what IPAM holds for the attachment, else the prevResult's.
         var released: [IPAddress] = []
         if let ipam = config.ipam {
@@ -263,7 +263,7 @@ struct Invocation {
         }
         for r in stale {
             do {
-                try PodNetwork.remove(netnsPath: "", ifname: r.ifname, hostVeth: r.hostVeth, ptpRoutes: [])
+                try PodNetwork.remove(netnsPath: "", ifname: r.ifname, hostVeth: r.hostVeth)
             } catch {
                 errors.append("\(error)")
             }

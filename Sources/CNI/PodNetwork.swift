@@ -84,7 +84,7 @@ final class PodNetwork {
                 name: hostName, peerName: env.ifname, peerNetNS: netns, mtu: mtu, mac: nil, peerMAC: config.runtimeMAC)
             let (nsPath, ifname) = (env.netns, env.ifname)
             rollback.add {
-                try? PodNetwork.remove(netnsPath: nsPath, ifname: ifname, hostVeth: hostName, ptpRoutes: [])
+                try? PodNetwork.remove(netnsPath: nsPath, ifname: ifname, hostVeth: hostName)
             }
             guard let hostLink = try host.link(named: hostName) else {
                 throw CNIError(.kernel, "veth \(hostName) vanished after creation")
@@ -108,6 +108,13 @@ final class PodNetwork {
                     config.mode == .ptp
                     ? IPPrefix(address: ip.address.address, length: ip.address.family.bitWidth) : ip.address
                 try container.addAddress(index: podLink.index, prefix: prefix, noDAD: true)
+            }
+            // No duplicate address detection on the pod's link-local address either: its MAC is random and the
+            // global addresses come from IPAM (added with nodad). It also spares the kernel DAD timers to cancel
+            // when the pod goes away soon after.
+            if ips.contains(where: { $0.address.family == .v6 }) {
+                let key = "net/ipv6/conf/\(env.ifname)/accept_dad"
+                try netns.run { try Sysctl.write(key, "0") }
             }
             try container.setUp(index: podLink.index)
             if config.mode == .ptp {
@@ -238,27 +245,32 @@ final class PodNetwork {
         }
     }
 
-    /// Removes the attachment's interfaces: the pod end inside the netns if it still exists (which takes the host
-    /// end with it), else the host end by its deterministic name. Missing pieces are not errors.
-    static func remove(netnsPath: String, ifname: String, hostVeth: String, ptpRoutes: [IPPrefix]) throws {
-        if !netnsPath.isEmpty, FileSystem.exists(netnsPath), let ns = try? NetNS.open(path: netnsPath) {
-            defer { ns.close() }
-            do {
-                let container = try RouteSocket(netns: ns)
-                defer { container.close() }
-                if let l = try container.link(named: ifname) { try container.deleteLink(index: l.index) }
-            } catch let e as NetlinkError where e.isNotFound {
-            } catch {
-                throw kernel("delete \(ifname) in \(netnsPath)", error)
-            }
-        }
+    /// Removes the attachment's interfaces. The host end carries our deterministic name: deleting it takes the
+    /// pod end with it, with no need to enter the pod's netns. Only when it is gone is the pod end looked up in
+    /// the netns (if that still exists). Missing pieces are not errors.
+    static func remove(netnsPath: String, ifname: String, hostVeth: String) throws {
         do {
             let host = try RouteSocket()
             defer { host.close() }
-            if let l = try host.link(named: hostVeth) { try host.deleteLink(index: l.index) }
+            if let l = try host.link(named: hostVeth) {
+                try host.deleteLink(index: l.index)
+                return
+            }
         } catch let e as NetlinkError where e.isNotFound {
         } catch {
             throw kernel("delete \(hostVeth)", error)
+        }
+        guard !netnsPath.isEmpty, FileSystem.exists(netnsPath), let ns = try? NetNS.open(path: netnsPath) else {
+            return
+        }
+        defer { ns.close() }
+        do {
+            let container = try RouteSocket(netns: ns)
+            defer { container.close() }
+            if let l = try container.link(named: ifname) { try container.deleteLink(index: l.index) }
+        } catch let e as NetlinkError where e.isNotFound {
+        } catch {
+            throw kernel("delete \(ifname) in \(netnsPath)", error)
         }
     }
 }
