@@ -198,6 +198,26 @@ public enum HostRules {
         removeElements(records.flatMap(podElements(for:)), skeleton: withSkeleton)
     }
 
+    /// Masquerade elements already in the kernel whose subnets overlap `r`'s network subnets, which an interval
+    /// set cannot hold beside them: those of `r`'s own network (left from an earlier subnet: to be replaced) and
+    /// those of other networks (a conflict to report).
+    public static func overlappingNetworkElements(in backend: any NFTablesBackend, for r: AttachmentRecord) throws
+        -> (own: [Element], foreign: [Element])
+    {
+        var own: [Element] = []
+        var foreign: [Element] = []
+        for wanted in networkElements(for: r) {
+            guard let subnet = IPPrefix(wanted.key.split(separator: " ").first ?? "") else { continue }
+            for e in try backend.listElements(family: .inet, table: table, set: wanted.set) where e.key != wanted.key {
+                guard let have = IPPrefix(e.key.split(separator: " ").first ?? ""), have.overlaps(subnet) else {
+                    continue
+                }
+                if e.comment == r.network { own.append(e) } else { foreign.append(e) }
+            }
+        }
+        return (own, foreign)
+    }
+
     /// Applies `make(false)`, the elements alone; if a table, set or map is missing, applies `make(true)`, which
     /// declares the skeleton first.
     public static func apply(_ backend: any NFTablesBackend, _ make: (_ skeleton: Bool) -> Transaction) throws {

@@ -64,6 +64,35 @@ struct Invocation {
         }
     }
 
+    /// Installs an attachment's rules. If its network's masquerade subnet overlaps one in the kernel, an older
+    /// subnet of the same network is replaced; another network's is a configuration error that names both.
+    private func installRules(_ record: AttachmentRecord) throws {
+        do {
+            try HostRules.apply(makeBackend()) { HostRules.addTransaction(record, skeleton: $0) }
+            return
+        } catch let e as NFTablesError where e.code == .overlap {
+            let backend = makeBackend()
+            let (own, foreign) = try HostRules.overlappingNetworkElements(in: backend, for: record)
+            if let other = foreign.first {
+                let mine = HostRules.networkElements(for: record).first?.key ?? "?"
+                throw CNIError(
+                    .invalidConfig,
+                    "ipMasq: subnet \(mine) of network \(config.name) overlaps \(other.key) of network "
+                        + "\(other.comment ?? "?") on this node")
+            }
+            // Two transactions: nft 1.0.6 checks overlaps against the kernel's elements before a delete in the
+            // same transaction takes effect.
+            do {
+                try backend.apply(HostRules.removeElements(own, skeleton: false))
+                try backend.apply(HostRules.addTransaction(record, skeleton: false))
+            } catch {
+                throw CNIError(.nftables, "install rules for \(env.containerID): \(error)")
+            }
+        } catch {
+            throw CNIError(.nftables, "install rules for \(env.containerID): \(error)")
+        }
+    }
+
     // MARK: - Network plugin verbs
 
     func add() throws -> [UInt8] {
@@ -89,7 +118,7 @@ struct Invocation {
                 ips: allocated.ips.map(\.address), masquerade: config.ipMasq, portMappings: config.portMappings,
                 containerMAC: made.containerMAC, macspoofchk: config.macspoofchk, resultJSON: nil)
             if HostRules.needsRules(record) {
-                try nft("install rules for \(env.containerID)") { HostRules.addTransaction(record, skeleton: $0) }
+                try installRules(record)
                 let r = record
                 rollback.add {
                     try? HostRules.apply(self.makeBackend()) { HostRules.removeTransaction([r], skeleton: $0) }

@@ -9,6 +9,8 @@ public struct NFTablesError: Error, CustomStringConvertible, Sendable, Hashable 
         case exists
         /// The object is still in use (`EBUSY`), e.g. deleting a chain with rules or one that is jumped to.
         case busy
+        /// An element of an interval set overlaps one that is there (nft: "interval overlaps with an existing one").
+        case overlap
         /// The transaction is malformed before it reaches nft: a bad name, a comment too long, a missing handle.
         case invalidTransaction
         /// nft rejected the command for another reason (syntax error, unsupported feature, permission).
@@ -85,6 +87,7 @@ public struct NFTablesError: Error, CustomStringConvertible, Sendable, Hashable 
         if message.contains("No such file or directory") { return .notFound }
         if message.contains("File exists") { return .exists }
         if message.contains("Device or resource busy") { return .busy }
+        if message.contains("interval overlaps") { return .overlap }
         return .commandFailed
     }
 }

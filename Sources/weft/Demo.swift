@@ -126,6 +126,13 @@ struct Demo: ParsableCommand {
                 }
                 try? NetNS.delete(name: pod)
             }
+            // GC with no valid attachment: the network's masquerade rules and its bridge go too.
+            if access(Demo.runDir + "/bin/weft-cni", X_OK) == 0 {
+                let gc = String(Demo.config(portMapping: false).dropLast()) + #","cni.dev/valid-attachments":[]}"#
+                _ = try? ProcessRunner.run(
+                    Demo.runDir + "/bin/weft-cni", arguments: [],
+                    environment: ["CNI_COMMAND": "GC", "CNI_PATH": Demo.runDir + "/bin"], stdin: Array(gc.utf8))
+            }
             if let s = try? RouteSocket() {
                 if let l = try? s.link(named: Demo.bridge) { try? s.deleteLink(index: l.index) }
                 s.close()

@@ -278,6 +278,31 @@ extension KernelTests {
             #expect(l2.isEmpty)
         }
 
+        @Test func masqueradeSubnetsOfNetworksMustNotOverlap() throws {
+            let bridge = h.name("wfo")
+            h.ownLink(bridge)
+            func config(_ name: String, _ subnet: String) -> String {
+                #"""
+                {"cniVersion":"1.1.0","name":"\#(name)","type":"weft-cni","bridge":"\#(bridge)","ipMasq":true,
+                 "stateDir":"\#(h.dir)/state","ipam":{"type":"weft-ipam","dataDir":"\#(h.dir)/ipam","subnet":"\#(subnet)"}}
+                """#
+            }
+            let ns1 = try h.makeNetNS("o1"), ns2 = try h.makeNetNS("o2"), ns3 = try h.makeNetNS("o3")
+            #expect(try h.cni("ADD", config: config("it9", "10.210.9.0/24"), containerID: "pod-1", netns: ns1).ok)
+            // Another network whose subnet overlaps: a clear error naming both, and nothing left behind.
+            let clash = try h.cni("ADD", config: config("it9b", "10.210.0.0/16"), containerID: "pod-2", netns: ns2)
+            #expect(!clash.ok && clash.code == 7, "\(clash.stdout)")
+            #expect(clash.stdout.contains("10.210.9.0/24") && clash.stdout.contains("it9"))
+            #expect(sh("ip -n \(ns2.split(separator: "/").last!) link show eth0").status != 0)
+            // The same network with a new, overlapping subnet replaces its old masquerade subnet.
+            #expect(try h.cni("DEL", config: config("it9", "10.210.9.0/24"), containerID: "pod-1", netns: ns1).ok)
+            let moved = try h.cni("ADD", config: config("it9", "10.210.8.0/22"), containerID: "pod-3", netns: ns3)
+            #expect(moved.ok, "\(moved.stdout)")
+            let masq = try defaultNFTablesBackend().listElements(family: .inet, table: HostRules.table, set: "masq4")
+            #expect(masq.filter { $0.comment == "it9" }.map(\.key) == ["10.210.8.0/22"])
+            #expect(try h.cni("DEL", config: config("it9", "10.210.8.0/22"), containerID: "pod-3", netns: ns3).ok)
+        }
+
         @Test func ptpModeRoutesThroughTheHost() throws {
             let config = #"""
                 {"cniVersion":"1.1.0","name":"it7","type":"weft-cni","mode":"ptp","isDefaultGateway":true,"stateDir":"\#(h.dir)/state",

@@ -14,6 +14,16 @@ extension KernelTests {
             )
             #expect(r.status == 0, "\(r.output)")
             #expect(r.output.contains("PASS"))
+            // As a runtime would once the network has no pods left: GC, which takes the network's rules.
+            let h = try Harness()
+            let gc = #"""
+                {"cniVersion":"1.1.0","name":"weft-e2e","type":"weft-cni","bridge":"wfe2e0","ipMasq":true,
+                 "stateDir":"\#(h.dir)/state","cni.dev/valid-attachments":[],
+                 "ipam":{"type":"weft-ipam","dataDir":"\#(h.dir)/ipam","subnet":"10.88.0.0/24"}}
+                """#
+            let out = try h.cni("GC", config: gc)
+            #expect(out.ok, "\(out.stdout)")
+            #expect(!sh("nft list set inet weft-cni masq4").output.contains("weft-e2e"))
         }
     }
 }
