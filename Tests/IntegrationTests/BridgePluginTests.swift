@@ -15,7 +15,6 @@ extension KernelTests {
 
         deinit {
             h.cleanup()
-            _ = sh("nft delete table inet weft-cni 2>/dev/null; nft delete table bridge weft-cni 2>/dev/null")
         }
 
         func bridgeConfig(_ n: Int, bridge: String, version: String = "1.1.0", extra: String = "") -> String {

@@ -14,7 +14,6 @@ extension KernelTests {
 
         deinit {
             h.cleanup()
-            _ = sh("nft delete table inet weft-cni 2>/dev/null; nft delete table bridge weft-cni 2>/dev/null")
         }
 
         /// Runs a conflist as libcni does: ADD in order, each plugin seeing the previous result as prevResult;

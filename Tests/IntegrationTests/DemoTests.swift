@@ -17,6 +17,8 @@ extension KernelTests {
             #expect(down.status == 0, "\(down.output)")
             #expect(access("/run/netns/weft-demo-a", F_OK) != 0)
             #expect(sh("ip link show weft-demo0").status != 0)
+            #expect(!sh("nft list ruleset").output.contains("weft-demo"))
+            removeIdleWeftTables()
         }
     }
 }

@@ -20,6 +20,8 @@ final class Harness: @unchecked Sendable {
     let cniPath: String
     private(set) var namespaces: [String] = []
     private(set) var hostLinks: [String] = []
+    /// Configurations weft-cni ADDed, by network name: cleanup GCs each network with no valid attachment.
+    private var networks: [String: JSONValue] = [:]
 
     static var packageRoot: String {
         var parts = #filePath.split(separator: "/").dropLast(3)
@@ -71,6 +73,12 @@ final class Harness: @unchecked Sendable {
         if !netns.isEmpty { env["CNI_NETNS"] = netns }
         if command != "GC" && command != "STATUS" && command != "VERSION" { env["CNI_IFNAME"] = ifname }
         env.merge(extraEnv) { $1 }
+        if command == "ADD", plugin == "weft-cni",
+            let c = try? JSONCoding.decode(JSONValue.self, from: Array(config.utf8), what: "config"),
+            let name = c["name"]?.stringValue
+        {
+            networks[name] = c
+        }
         let r = try ProcessRunner.run(
             cniPath + "/" + plugin, arguments: [], environment: env, stdin: Array(config.utf8))
         let json = try? JSONCoding.decode(JSONValue.self, from: r.stdout, what: "output")
@@ -78,15 +86,38 @@ final class Harness: @unchecked Sendable {
     }
 
     func cleanup() {
+        // GC of every network with no valid attachment, as a runtime does for a network it no longer uses:
+        // it removes what DEL keeps for the network (masquerade subnets, the idle bridge).
+        for (_, c) in networks {
+            var gc = c
+            gc["cniVersion"] = .string("1.1.0")
+            gc["cni.dev/valid-attachments"] = .array([])
+            gc["prevResult"] = nil
+            gc["runtimeConfig"] = nil
+            let body = String(decoding: JSONCoding.encode(gc), as: UTF8.self)
+            _ = try? cni("GC", config: body)
+        }
+        networks.removeAll()
         for n in namespaces { try? NetNS.delete(name: n) }
+        namespaces.removeAll()
         if let s = try? RouteSocket() {
             for l in hostLinks { if let link = try? s.link(named: l) { try? s.deleteLink(index: link.index) } }
             s.close()
         }
         _ = system("rm -rf '\(dir)'")
+        removeIdleWeftTables()
     }
 
     deinit { cleanup() }
+}
+
+/// Removes the node's weft-cni tables when no element is left in them, i.e. no attachment of any network uses
+/// them: the tests then leave no table behind, and never take rules from pods that are really running here.
+func removeIdleWeftTables() {
+    let inet = sh("nft list table inet weft-cni 2>/dev/null").output
+    let bridge = sh("nft list table bridge weft-cni 2>/dev/null").output
+    guard !inet.contains("elements"), !bridge.contains("elements") else { return }
+    _ = sh("nft delete table inet weft-cni 2>/dev/null; nft delete table bridge weft-cni 2>/dev/null")
 }
 
 struct CNIOutcome {
