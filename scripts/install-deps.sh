@@ -2,11 +2,13 @@
 # Installs every system package Weft needs, with apt-get. Idempotent; run as root.
 set -euo pipefail
 
+# nftables + libnftables1: weft-cni's host rules (libnftables is loaded at run time).
+# containerd, runc, containernetworking-plugins (+ iptables, which the reference plugins need): the runtime
+# tests and the benchmark's peer. busybox-static: the test image and `weft demo`. strace: bench notes.
 PACKAGES=(
-    nftables libnftables1 iproute2 conntrack
+    nftables libnftables1 iproute2 iptables conntrack
     containerd runc containernetworking-plugins
-    busybox-static dnsutils socat procps iputils-ping
-    jq hyperfine
+    busybox-static dnsutils procps util-linux python3 strace
 )
 
 missing=()
