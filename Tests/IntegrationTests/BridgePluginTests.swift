@@ -302,6 +302,45 @@ extension KernelTests {
             #expect(try h.cni("DEL", config: config("it9", "10.210.8.0/22"), containerID: "pod-3", netns: ns3).ok)
         }
 
+        @Test func bridgeKeysTakeEffect() throws {
+            let bridge = h.name("wfk")
+            h.ownLink(bridge)
+            let config = bridgeConfig(
+                10, bridge: bridge, extra: #","mtu":1400,"hairpinMode":true,"promiscMode":true"#)
+            let ns = try h.makeNetNS("k")
+            let r = try h.cni("ADD", config: config, containerID: "pod-k", netns: ns)
+            #expect(r.ok, "\(r.stdout)")
+            #expect(r.json?["interfaces"]?.arrayValue?.last?["mtu"] == .number(1400))
+            let s = try RouteSocket()
+            defer { s.close() }
+            let hostEnd = try #require(try s.link(named: HostVethName.make(containerID: "pod-k", ifname: "eth0")))
+            #expect(hostEnd.mtu == 1400)
+            #expect(hostEnd.bridgePortHairpin == true)
+            #expect(try s.link(named: bridge)?.isPromiscuous == true)
+            #expect(try s.link(named: bridge)?.alias == "weft-cni")
+            #expect(sh("ip -n \(ns.split(separator: "/").last!) link show eth0").output.contains("mtu 1400"))
+            // The bridge has 10.210.10.1/24 now; a network that wants another gateway in that subnet fails
+            // without forceAddress and replaces it with forceAddress.
+            let other = #"""
+                {"cniVersion":"1.1.0","name":"it10b","type":"weft-cni","bridge":"\#(bridge)","isGateway":true,
+                 "stateDir":"\#(h.dir)/state","ipam":{"type":"weft-ipam","dataDir":"\#(h.dir)/ipam",
+                 "subnet":"10.210.10.0/24","gateway":"10.210.10.254"}FORCE}
+                """#
+            let ns2 = try h.makeNetNS("k2")
+            let refused = try h.cni(
+                "ADD", config: other.replacingOccurrences("FORCE", ""), containerID: "pod-k2", netns: ns2)
+            #expect(!refused.ok && refused.code == 7, "\(refused.stdout)")
+            let forced = try h.cni(
+                "ADD", config: other.replacingOccurrences("FORCE", #","forceAddress":true"#), containerID: "pod-k2",
+                netns: ns2)
+            #expect(forced.ok, "\(forced.stdout)")
+            let addrs = try s.addresses(index: try #require(try s.link(named: bridge)).index, family: .v4).map(\.prefix)
+            #expect(addrs.map(\.description) == ["10.210.10.254/24"])
+            #expect(try h.cni("DEL", config: config, containerID: "pod-k", netns: ns).ok)
+            #expect(
+                try h.cni("DEL", config: other.replacingOccurrences("FORCE", ""), containerID: "pod-k2", netns: ns2).ok)
+        }
+
         @Test func ptpModeRoutesThroughTheHost() throws {
             let config = #"""
                 {"cniVersion":"1.1.0","name":"it7","type":"weft-cni","mode":"ptp","isDefaultGateway":true,"stateDir":"\#(h.dir)/state",
