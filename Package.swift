@@ -21,9 +21,20 @@ let package = Package(
         .library(name: "NFTables", targets: ["NFTables"]),
         .library(name: "NFTablesTesting", targets: ["NFTablesTesting"]),
         .library(name: "CNI", targets: ["CNI"]),
+        .library(name: "KubeModel", targets: ["KubeModel"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "APIServer", targets: ["APIServer"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .target(name: "WeftNet"),
@@ -33,10 +44,32 @@ let package = Package(
         .target(name: "NFTablesTesting", dependencies: ["NFTables"]),
         .target(name: "CNI", dependencies: ["WeftNet", "Netlink", "NFTables", "CWeftLinux"]),
         .executableTarget(name: "weft-cni", dependencies: ["CNI"], linkerSettings: staticStdlib),
+        .target(name: "KubeModel", dependencies: ["WeftNet", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "KubeModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "KubeModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "weft",
             dependencies: [
-                "CNI", "Netlink", "NFTables",
+                "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +78,9 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
+        .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "APIServer"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeModel"]),
     ],
     swiftLanguageModes: [.v6]
 )

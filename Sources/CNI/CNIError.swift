@@ -1,4 +1,5 @@
 import FoundationEssentials
+import WeftNet
 
 /// A CNI error as the spec defines it (SPEC.md, "Error"): printed to stdout as JSON with a non-zero exit.
 public struct CNIError: Error, Sendable, CustomStringConvertible, Equatable {

@@ -1,5 +1,6 @@
 import Glibc
 import NFTables
+import WeftNet
 
 /// Runs another CNI plugin found in CNI_PATH, as SPEC.md "Section 4: Plugin Delegation" describes: same
 /// environment but the command, the same configuration on stdin; a CNI error it prints is passed on unchanged.

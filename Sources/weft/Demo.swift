@@ -3,6 +3,7 @@ import CNI
 import Glibc
 import NFTables
 import Netlink
+import WeftNet
 
 /// A two-pod network on this machine, wired by the real weft-cni binary as a container runtime would call it.
 /// It stands in for `weft lab` until the lab exists.

@@ -1,6 +1,7 @@
 import CNI
 import NFTablesTesting
 import Testing
+import WeftNet
 
 /// The plugin run in-process: verbs and errors that need no kernel.
 @Suite struct PluginTests {

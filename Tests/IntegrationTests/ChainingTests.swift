@@ -2,6 +2,7 @@ import CNI
 import Glibc
 import Netlink
 import Testing
+import WeftNet
 
 /// weft-cni in conflists with the reference plugins, and delegation in both directions. The reference plugins
 /// (Debian's containernetworking-plugins) speak CNI up to 1.0.0, so these lists are 1.0.0.

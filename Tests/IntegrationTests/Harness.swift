@@ -3,6 +3,7 @@ import Glibc
 import NFTables
 import Netlink
 import Testing
+import WeftNet
 
 /// Root-only tests run the real binaries in throwaway network namespaces.
 let isRoot = getuid() == 0

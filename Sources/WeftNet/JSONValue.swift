@@ -1,7 +1,5 @@
-import FoundationEssentials
-
-/// An arbitrary JSON value, used where the CNI spec passes objects through unchanged
-/// (`prevResult`, `runtimeConfig`, unknown config keys handed to delegated plugins).
+/// An arbitrary JSON value: CNI objects passed through unchanged (`prevResult`, `runtimeConfig`), Kubernetes
+/// fields Weft does not model. Encoding and decoding go through any Codable coder (JSON, YAML).
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
@@ -66,15 +64,5 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
-    }
-
-    /// Re-decodes this value as a Codable type.
-    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
-    }
-
-    /// Encodes a Codable value into a JSONValue.
-    public static func from(_ value: some Encodable) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
     }
 }
