@@ -5,10 +5,12 @@ set -euo pipefail
 # nftables + libnftables1: weft-cni's host rules (libnftables is loaded at run time).
 # containerd, runc, containernetworking-plugins (+ iptables, which the reference plugins need): the runtime
 # tests and the benchmark's peer. busybox-static: the test image and `weft demo`. strace: bench notes.
+# libsqlite3-dev: the API server's store (GRDB links the system SQLite).
 PACKAGES=(
     nftables libnftables1 iproute2 iptables conntrack
     containerd runc containernetworking-plugins
     busybox-static dnsutils procps util-linux python3 strace
+    libsqlite3-dev
 )
 
 missing=()

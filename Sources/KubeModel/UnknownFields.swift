@@ -13,7 +13,8 @@ public struct AnyCodingKey: CodingKey, Hashable, Sendable {
 ///
 /// Pattern for a modelled struct (see `ObjectMeta`): decode the known keys with its `CodingKeys`, then
 /// `unknown = try UnknownFields(from: decoder, known: CodingKeys.allCases)`; encode the known keys, then
-/// `try unknown.encode(to: encoder)`.
+/// `try unknown.encode(to: encoder)`. Most structs get this from `FieldCodable` (a table of fields) instead of
+/// writing the coding by hand.
 public struct UnknownFields: Sendable, Hashable {
     public var values: [String: JSONValue]
 

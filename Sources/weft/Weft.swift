@@ -2,11 +2,11 @@ import ArgumentParser
 
 /// The Weft command line.
 @main
-struct Weft: ParsableCommand {
+struct Weft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
-        abstract: "Kubernetes networking in Swift: pod network (CNI), and more to come.",
+        abstract: "Kubernetes networking in Swift: pod network (CNI), an embedded API server, and more to come.",
         version: "0.1.0",
-        subcommands: [Demo.self, CNIInstall.self]
+        subcommands: [Demo.self, CNIInstall.self, APIServerCommand.self]
     )
 }

@@ -1,0 +1,22 @@
+import APIServer
+import ArgumentParser
+
+/// `weft apiserver`: the embedded Kubernetes-compatible API server in the foreground.
+struct APIServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apiserver",
+        abstract: "Run the embedded Kubernetes API server (HTTPS, tokens, SQLite) in the foreground.",
+        discussion: "Writes DATA_DIR/kubeconfig for an admin user: `kubectl --kubeconfig DATA_DIR/kubeconfig get ns`."
+    )
+
+    @Option(help: "Directory for state.db, pki/, tokens.csv and kubeconfig.") var dataDir: String
+    @Option(help: "host:port to listen on.") var listen = "127.0.0.1:6443"
+    @Option(name: .customLong("san"), help: "Extra certificate name or IP (repeatable).") var san: [String] = []
+
+    func run() async throws {
+        let (host, port) = try APIServerConfiguration.parseListen(listen)
+        let server = try APIServer(
+            configuration: .init(dataDir: dataDir, host: host, port: port, subjectAlternativeNames: san))
+        try await server.runUntilTerminated()
+    }
+}
