@@ -32,4 +32,8 @@ if [ -d /usr/lib/cni ]; then
         [ -e "/opt/cni/bin/$(basename "$f")" ] || ln -s "$f" "/opt/cni/bin/$(basename "$f")"
     done
 fi
+# The Python Kubernetes client: a second real client in the API server tests.
+if ! python3 -c 'import kubernetes' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check kubernetes
+fi
 echo "system packages ready"

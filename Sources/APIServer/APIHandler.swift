@@ -81,6 +81,9 @@ struct APIHandler: HTTPResponder {
                 return try await handleResource(
                     request, group: segments[1], version: segments[2], rest: Array(segments[3...]), query)
             }
+        case "openapi":
+            try Self.requireGet(request)
+            return try OpenAPI.response(segments: segments, accept: request.headers[.accept], resources)
         default:
             throw Status.resourceNotFound()
         }

@@ -80,7 +80,7 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
     /// server accepts connections, after writing `DATADIR/kubeconfig`.
     @discardableResult
     public func start() async throws -> Address {
-        let registry = Registry(store: store)
+        let registry = Registry(store: store, admission: Admission(configuration: configuration))
         try await registry.bootstrap()
         let handler = APIHandler(
             registry: registry, authenticator: credentials?.authenticator, maxBodySize: configuration.maxBodySize,
@@ -110,8 +110,11 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
             },
             logger: logger)
         let store = store
+        let controllers: [any ServiceLifecycle.Service] =
+            configuration.controllers
+            ? [EndpointSliceController(store: store), SchedulerController(store: store)] : []
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [application], logger: logger))
+            configuration: ServiceGroupConfiguration(services: [application] + controllers, logger: logger))
         let task = Task {
             defer { boundContinuation.finish() }
             try await withTaskCancellationHandler {

@@ -20,6 +20,19 @@ public struct APIServerConfiguration: Sendable {
     public var bookmarkInterval: Duration
     /// How long a watch without `timeoutSeconds` lasts.
     public var defaultWatchTimeout: Duration
+    /// The ranges Service cluster IPs come from, at most one per family; the first one's family is the default
+    /// (kube-apiserver's `--service-cluster-ip-range`).
+    public var serviceCIDRs: [String] = ["10.96.0.0/12", "fd00:10:96::/108"]
+    /// The ports NodePort and LoadBalancer Services get node ports from (`--service-node-port-range`).
+    public var nodePortRange: ClosedRange<Int> = 30000...32767
+    /// The ranges Node pod CIDRs are carved from, at most one per family (kube-controller-manager's `--cluster-cidr`).
+    public var clusterCIDRs: [String] = ["10.244.0.0/16", "fd00:10:244::/56"]
+    /// The prefix length of each Node's IPv4 pod CIDR (`--node-cidr-mask-size-ipv4`).
+    public var nodeCIDRMaskSizeIPv4: Int = 24
+    /// The prefix length of each Node's IPv6 pod CIDR (`--node-cidr-mask-size-ipv6`).
+    public var nodeCIDRMaskSizeIPv6: Int = 64
+    /// Run the built-in controllers (EndpointSlices, the scheduler) with the server.
+    public var controllers: Bool = true
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 6443, subjectAlternativeNames: [String] = [],

@@ -9,6 +9,8 @@ import WeftNet
 /// Errors are thrown as meta/v1 `Status` values with kube-apiserver's codes, reasons and messages.
 struct Registry: Sendable {
     let store: ObjectStore
+    /// Allocations made inside writes (Service IPs and ports, Node pod CIDRs).
+    var admission = Admission()
 
     /// Namespaces that exist from the start and cannot be deleted.
     static let systemNamespaces = ["default", "kube-system", "kube-public"]
@@ -100,6 +102,7 @@ struct Registry: Sendable {
             if try tx.get(resource, namespace: namespace, name: finalName) != nil {
                 throw Status.alreadyExists(resource, name: finalName)
             }
+            object = try admission.admit(&tx, resource, namespace: namespace, old: nil, new: object)
             return try tx.put(resource, namespace: namespace, name: finalName, object: object, old: nil)
         }
     }
@@ -149,7 +152,8 @@ struct Registry: Sendable {
             guard let old = try tx.get(resource, namespace: namespace, name: name) else {
                 throw Status.notFound(resource, name: name)
             }
-            return try Self.applyUpdate(&tx, resource, namespace: namespace, old: old, new: newObject, status: status)
+            return try Self.applyUpdate(
+                &tx, resource, namespace: namespace, old: old, new: newObject, status: status, admission: admission)
         }
     }
 
@@ -187,7 +191,8 @@ struct Registry: Sendable {
                 throw Status.badRequest(
                     "the name of the object (\(patchedName)) does not match the name on the URL (\(name))")
             }
-            return try Self.applyUpdate(&tx, resource, namespace: namespace, old: old, new: object, status: status)
+            return try Self.applyUpdate(
+                &tx, resource, namespace: namespace, old: old, new: object, status: status, admission: admission)
         }
     }
 
@@ -195,7 +200,7 @@ struct Registry: Sendable {
     /// finalizers; writes only when something changed.
     private static func applyUpdate(
         _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue,
-        new: JSONValue, status: Bool
+        new: JSONValue, status: Bool, admission: Admission
     ) throws -> JSONValue {
         let name = old.metadataString("name") ?? ""
         if let rv = new.metadataString("resourceVersion"), !rv.isEmpty, rv != old.metadataString("resourceVersion") {
@@ -217,6 +222,7 @@ struct Registry: Sendable {
         if resource.storageKey == "/namespaces" {
             object.setValue(.string(name), at: ["metadata", "labels", "kubernetes.io/metadata.name"])
         }
+        if !status { object = try admission.admit(&tx, resource, namespace: namespace, old: old, new: object) }
         if specChanged(old, object) {
             let generation = old["metadata"]?["generation"]?.int64Value ?? 0
             object.setValue(.number(Double(generation + 1)), at: ["metadata", "generation"])

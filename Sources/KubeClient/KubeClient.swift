@@ -24,6 +24,8 @@ public final class KubeClient: Sendable {
     let tokens: TokenSource
     /// Largest response body accepted for non-watch requests.
     static let maxBodyBytes = 256 << 20
+    /// How many connections to the server may be open at once (each watch holds one).
+    static let maxConnectionsPerHost = 1024
 
     /// Creates a client; TLS is configured from the configuration (its CA as the only trust root, client
     /// certificate and key, or no verification at all).
@@ -41,6 +43,10 @@ public final class KubeClient: Sendable {
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10), read: nil),
             decompression: .disabled)
+        // Every open watch holds an HTTP/1.1 connection for its whole life: with the pool's default limit (8) the
+        // ninth concurrent watch, and every request after it, would queue until a watch ends.
+        httpConfig.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.maxConnectionsPerHost)
         if endpoint.tls, let name = configuration.tlsServerName, !name.isEmpty, name != endpoint.host {
             // Verify (and send as SNI) the TLS server name while connecting to the configured host.
             httpConfig.dnsOverride = [name: endpoint.host]

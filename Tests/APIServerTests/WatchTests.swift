@@ -120,12 +120,16 @@ struct WatchTests {
     @Test func watchEndsOnShutdownAndSlowWatchersAreDropped() async throws {
         let directory = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try APIServer(
-            configuration: APIServerConfiguration(dataDir: directory, port: 0, tls: false, authentication: false))
+        var configuration = APIServerConfiguration(dataDir: directory, port: 0, tls: false, authentication: false)
+        configuration.controllers = false  // only the client's watch is open
+        let server = try APIServer(configuration: configuration)
         let address = try await server.start()
         let client = TestClient(port: address.port)
         let watch = Task { try await client.watch(cms + "?watch=1", timeout: .seconds(20)) { _ in false } }
-        try await Task.sleep(for: .milliseconds(300))
+        let deadline = ContinuousClock.now + .seconds(5)  // a bounded wait: the test runs in parallel with others
+        while await server.store.subscriberCount == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(await server.store.subscriberCount == 1)
         await server.shutdown()
         let (status, _) = try await watch.value
