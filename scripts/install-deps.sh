@@ -5,12 +5,13 @@ set -euo pipefail
 # nftables + libnftables1: weft-cni's host rules (libnftables is loaded at run time).
 # containerd, runc, containernetworking-plugins (+ iptables, which the reference plugins need): the runtime
 # tests and the benchmark's peer. busybox-static: the test image and `weft demo`. strace: bench notes.
-# libsqlite3-dev: the API server's store (GRDB links the system SQLite).
+# libsqlite3-dev: the API server's store (GRDB links the system SQLite). python3-kubernetes: the Python client,
+# a second real client in the API server tests (for /usr/bin/python3).
 PACKAGES=(
     nftables libnftables1 iproute2 iptables conntrack
     containerd runc containernetworking-plugins
     busybox-static dnsutils procps util-linux python3 strace
-    libsqlite3-dev
+    libsqlite3-dev python3-kubernetes
 )
 
 missing=()
@@ -31,9 +32,5 @@ if [ -d /usr/lib/cni ]; then
     for f in /usr/lib/cni/*; do
         [ -e "/opt/cni/bin/$(basename "$f")" ] || ln -s "$f" "/opt/cni/bin/$(basename "$f")"
     done
-fi
-# The Python Kubernetes client: a second real client in the API server tests.
-if ! python3 -c 'import kubernetes' 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check kubernetes
 fi
 echo "system packages ready"

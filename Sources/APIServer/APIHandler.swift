@@ -144,7 +144,7 @@ struct APIHandler: HTTPResponder {
             switch method {
             case .get:
                 let filter = try Self.filter(resource, query)
-                if ["1", "true"].contains(query["watch"] ?? "") {
+                if Self.parseBool(query["watch"]) {
                     return try await watch(resource, namespace: namespace, filter: filter, query, table: wantsTable)
                 }
                 let list = try await registry.list(resource, namespace: namespace, filter: filter)
@@ -221,7 +221,7 @@ struct APIHandler: HTTPResponder {
             guard let value = Int64(text) else { throw Status.badRequest("invalid resource version: \(text)") }
             from = value
         }
-        let bookmarks = ["1", "true"].contains(query["allowWatchBookmarks"] ?? "")
+        let bookmarks = Self.parseBool(query["allowWatchBookmarks"])
         let timeout: Duration =
             if let text = query["timeoutSeconds"], let seconds = Int(text), seconds > 0 {
                 .seconds(seconds)
@@ -419,5 +419,13 @@ struct APIHandler: HTTPResponder {
         case .expired(let requested, let oldest): .expired(requested: requested, oldest: oldest)
         case .tooLarge(let requested, let current): .tooLargeResourceVersion(requested: requested, current: current)
         }
+    }
+}
+
+extension APIHandler {
+    /// Boolean query parameters as kube-apiserver reads them (Go's strconv.ParseBool): clients send `true`, `1` or,
+    /// like older Python clients, `True`.
+    static func parseBool(_ value: String?) -> Bool {
+        ["1", "t", "T", "true", "TRUE", "True"].contains(value ?? "")
     }
 }
