@@ -37,7 +37,7 @@ public struct Plugin {
         }
         do {
             let env = try CNIEnvironment(environment)
-            let out = try dispatch(env, stdin)
+            let out = try dispatch(env, stdin, version: version)
             return Output(exitCode: 0, stdout: out, stderr: [])
         } catch let e as CNIError {
             return Output(exitCode: 1, stdout: e.json(cniVersion: version), stderr: Array((e.description + "\n").utf8))
@@ -47,8 +47,8 @@ public struct Plugin {
         }
     }
 
-    private func dispatch(_ env: CNIEnvironment, _ stdin: [UInt8]) throws -> [UInt8] {
-        if env.command == .version { return versionInfo(stdin) }
+    private func dispatch(_ env: CNIEnvironment, _ stdin: [UInt8], version: String) throws -> [UInt8] {
+        if env.command == .version { return versionInfo(version) }
         let config = try NetworkConfig.parse(stdin, role: role)
         if role == .network, config.ipam == nil, config.mode == .ptp {
             throw CNIError(.invalidConfig, "ptp mode needs an 'ipam' section")
@@ -87,13 +87,8 @@ public struct Plugin {
         return []
     }
 
-    private func versionInfo(_ stdin: [UInt8]) -> [UInt8] {
-        var v = CNIVersion.current
-        if let j = try? JSONCoding.decode(JSONValue.self, from: stdin, what: "version request"),
-            let asked = j["cniVersion"]?.stringValue, CNIVersion.isSupported(asked)
-        {
-            v = asked
-        }
+    /// VERSION's answer, in the version the request asked for (already read by `run`).
+    private func versionInfo(_ v: String) -> [UInt8] {
         return JSONCoding.encode(
             JSONValue.object([
                 "cniVersion": .string(v), "supportedVersions": .array(CNIVersion.supported.map { .string($0) }),
