@@ -8,7 +8,7 @@ import WeftNet
 /// The HTTP face of the server: authentication, routing of kube's URL scheme to the `Registry`, discovery, watch
 /// streams, Tables, and errors as meta/v1 `Status` bodies.
 struct APIHandler: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = APIRequestContext
 
     let registry: Registry
     /// nil: no authentication (tests only).
@@ -23,7 +23,7 @@ struct APIHandler: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         do {
-            return try await route(request)
+            return try await route(request, context)
         } catch let status as Status {
             return Self.statusResponse(status)
         } catch let error as ObjectStore.WatchStartError {
@@ -36,7 +36,7 @@ struct APIHandler: HTTPResponder {
 
     // MARK: Routing
 
-    private func route(_ request: Request) async throws -> Response {
+    private func route(_ request: Request, _ context: Context) async throws -> Response {
         let path = request.uri.path
         let segments = path.split(separator: "/").map(String.init)
         let query = Self.parseQuery(request.uri.query)
@@ -68,7 +68,7 @@ struct APIHandler: HTTPResponder {
                 try Self.requireGet(request)
                 return try Self.json(Discovery.resourceList(group: "", version: "v1", resources) ?? notFound())
             }
-            return try await handleResource(request, group: "", version: "v1", rest: Array(segments[2...]), query)
+            return try await handleResource(request, context, group: "", version: "v1", rest: Array(segments[2...]), query)
         case "apis":
             try Self.requireGetIfShort(request, segments.count <= 3)
             switch segments.count {
@@ -79,7 +79,7 @@ struct APIHandler: HTTPResponder {
                     Discovery.resourceList(group: segments[1], version: segments[2], resources) ?? notFound())
             default:
                 return try await handleResource(
-                    request, group: segments[1], version: segments[2], rest: Array(segments[3...]), query)
+                    request, context, group: segments[1], version: segments[2], rest: Array(segments[3...]), query)
             }
         case "openapi":
             try Self.requireGet(request)
@@ -129,7 +129,7 @@ struct APIHandler: HTTPResponder {
     }
 
     private func handleResource(
-        _ request: Request, group: String, version: String, rest: [String], _ query: [String: String]
+        _ request: Request, _ context: Context, group: String, version: String, rest: [String], _ query: [String: String]
     ) async throws -> Response {
         let target = try resolve(group: group, version: version, rest: rest)
         let resource = target.resource
@@ -145,7 +145,9 @@ struct APIHandler: HTTPResponder {
             case .get:
                 let filter = try Self.filter(resource, query)
                 if Self.parseBool(query["watch"]) {
-                    return try await watch(resource, namespace: namespace, filter: filter, query, table: wantsTable)
+                    return try await watch(
+                        resource, namespace: namespace, filter: filter, query, table: wantsTable,
+                        connection: try? await context.channel.pipeline.handler(type: ConnectionCloseHandler.self).get())
                 }
                 let list = try await registry.list(resource, namespace: namespace, filter: filter)
                 if wantsTable {
@@ -210,9 +212,11 @@ struct APIHandler: HTTPResponder {
 
     // MARK: Watch
 
-    /// A watch stream: newline-delimited `{"type": …, "object": …}` events, with bookmarks and a timeout.
+    /// A watch stream: newline-delimited `{"type": …, "object": …}` events, with bookmarks and a timeout. It ends
+    /// as soon as the client closes its connection (`connection`), not only at the next write that fails.
     private func watch(
-        _ resource: ResourceInfo, namespace: String?, filter: ObjectFilter, _ query: [String: String], table: Bool
+        _ resource: ResourceInfo, namespace: String?, filter: ObjectFilter, _ query: [String: String], table: Bool,
+        connection: ConnectionCloseHandler?
     ) async throws -> Response {
         let from: Int64?
         switch query["resourceVersion"] ?? "" {
@@ -266,6 +270,7 @@ struct APIHandler: HTTPResponder {
                 case end
             }
             let (items, continuation) = AsyncStream.makeStream(of: Item.self)
+            connection?.onClose { continuation.yield(.end) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await event in subscription.stream { continuation.yield(.event(event)) }
@@ -275,6 +280,7 @@ struct APIHandler: HTTPResponder {
                     try await Task.sleep(for: timeout)
                     continuation.yield(.end)
                 }
+
                 if bookmarks {
                     group.addTask {
                         while true {
@@ -427,5 +433,16 @@ extension APIHandler {
     /// like older Python clients, `True`.
     static func parseBool(_ value: String?) -> Bool {
         ["1", "t", "T", "true", "TRUE", "True"].contains(value ?? "")
+    }
+}
+
+/// The request context: Hummingbird's basics plus the connection, whose closing ends a watch.
+struct APIRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }

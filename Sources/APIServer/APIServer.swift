@@ -95,9 +95,10 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
                     .certificate(try NIOSSLCertificate(bytes: Array(pki.servingCertificatePEM.utf8), format: .pem))
                 ],
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.servingKeyPEM.utf8), format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+            server = try .tls(
+                .http1(additionalChannelHandlers: [ConnectionCloseHandler()]), tlsConfiguration: tlsConfiguration)
         } else {
-            server = .http1()
+            server = .http1(additionalChannelHandlers: [ConnectionCloseHandler()])
         }
         let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

@@ -269,8 +269,13 @@ public actor ObjectStore {
         return Subscription(initial: initial, stream: stream, startResourceVersion: currentResourceVersion)
     }
 
-    /// How many watches are open (for tests and metrics).
+    /// How many watches are open (for tests and metrics), including the in-process controllers' own.
     public var subscriberCount: Int { subscribers.count }
+
+    /// How many watches of one resource are open.
+    public func subscriberCount(of resource: ResourceInfo) -> Int {
+        subscribers.values.count { $0.resourceKey == resource.storageKey }
+    }
 
     /// Ends every open watch stream (on shutdown).
     public func finishAllWatches() {

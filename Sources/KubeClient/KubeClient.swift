@@ -80,6 +80,10 @@ public final class KubeClient: Sendable {
 
     static func tlsConfiguration(_ config: ClientConfiguration) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
+        // Closing a connection waits this long for the server's close_notify. A server streaming a watch does not
+        // read (HTTP/1 servers stop reading while a response is in flight), so it never answers; Go's clients do not
+        // wait at all. NIOSSL's default of 5 s made every cancelled watch and every shutdown take 5 s.
+        tls.shutdownTimeout = .milliseconds(100)
         if config.insecureSkipTLSVerify {
             tls.certificateVerification = .none
         }
