@@ -68,7 +68,8 @@ struct APIHandler: HTTPResponder {
                 try Self.requireGet(request)
                 return try Self.json(Discovery.resourceList(group: "", version: "v1", resources) ?? notFound())
             }
-            return try await handleResource(request, context, group: "", version: "v1", rest: Array(segments[2...]), query)
+            return try await handleResource(
+                request, context, group: "", version: "v1", rest: Array(segments[2...]), query)
         case "apis":
             try Self.requireGetIfShort(request, segments.count <= 3)
             switch segments.count {
@@ -129,7 +130,8 @@ struct APIHandler: HTTPResponder {
     }
 
     private func handleResource(
-        _ request: Request, _ context: Context, group: String, version: String, rest: [String], _ query: [String: String]
+        _ request: Request, _ context: Context, group: String, version: String, rest: [String],
+        _ query: [String: String]
     ) async throws -> Response {
         let target = try resolve(group: group, version: version, rest: rest)
         let resource = target.resource
@@ -147,7 +149,8 @@ struct APIHandler: HTTPResponder {
                 if Self.parseBool(query["watch"]) {
                     return try await watch(
                         resource, namespace: namespace, filter: filter, query, table: wantsTable,
-                        connection: try? await context.channel.pipeline.handler(type: ConnectionCloseHandler.self).get())
+                        connection: try? await context.channel.pipeline.handler(type: ConnectionCloseHandler.self).get()
+                    )
                 }
                 let list = try await registry.list(resource, namespace: namespace, filter: filter)
                 if wantsTable {

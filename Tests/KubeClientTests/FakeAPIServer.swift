@@ -131,6 +131,21 @@ final class FakeAPIServer: ScriptableAPIServer, @unchecked Sendable {
         }
     }
 
+    /// Ends every open watch cleanly, as a server does when a watch's `timeoutSeconds` is up.
+    func endWatches() {
+        let channels = state.withLockedValue { $0.watchers.values.map(\.channel) }
+        for channel in channels { endWatch(on: channel) }
+    }
+
+    private func endWatch(on channel: any Channel) {
+        let open = state.withLockedValue { $0.watchers.removeValue(forKey: ObjectIdentifier(channel)) }
+        if open != nil {
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
     func holdWatches() { state.withLockedValue { $0.holding = true } }
 
     func releaseWatches() {
@@ -419,14 +434,7 @@ final class FakeAPIServer: ScriptableAPIServer, @unchecked Sendable {
                 labels: labels)
             if let seconds = request.query["timeoutSeconds"].flatMap(Int.init) {
                 channel.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) { [weak self] in
-                    let open = self?.state.withLockedValue {
-                        $0.watchers.removeValue(forKey: ObjectIdentifier(channel))
-                    }
-                    if open != nil {
-                        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
-                            channel.close(promise: nil)
-                        }
-                    }
+                    self?.endWatch(on: channel)
                 }
             }
         }

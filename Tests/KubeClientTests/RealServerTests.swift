@@ -478,7 +478,9 @@ struct RealServerTests {
                 let mark = tally.count
                 // The server ends the watch after its timeout; the informer is still busy.
                 let store = try server.server.store
-                try await eventuallyAsync("the watch to end") { await store.subscriberCount(of: Resources.configMap) == 0 }
+                try await eventuallyAsync("the watch to end") {
+                    await store.subscriberCount(of: Resources.configMap) == 0
+                }
 
                 for i in 0..<4 { _ = try await client.create(configMap("n\(i)")) }
                 for i in 0..<4 {
