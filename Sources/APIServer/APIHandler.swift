@@ -206,7 +206,7 @@ struct APIHandler: HTTPResponder {
         case .delete:
             guard !target.status else { throw Status.methodNotAllowed(method.rawValue, request.uri.path) }
             let body = try await Self.readBody(request, limit: maxBodySize)
-            let options = body.readableBytes == 0 ? nil : try JSONCoding.decode(Data(body.readableBytesView))
+            let options = body.readableBytes == 0 ? nil : try JSONCoding.decode(body.readableBytesView)
             return Self.json(try await registry.delete(resource, namespace: namespace, name: name, options: options))
         default:
             throw Status.methodNotAllowed(method.rawValue, request.uri.path)
@@ -378,7 +378,7 @@ struct APIHandler: HTTPResponder {
             }
         }
         let buffer = try await readBody(request, limit: limit)
-        return try JSONCoding.decode(Data(buffer.readableBytesView))
+        return try JSONCoding.decode(buffer.readableBytesView)
     }
 
     /// Query parameters, decoded as Go's `url.ParseQuery` does (`+` is a space).

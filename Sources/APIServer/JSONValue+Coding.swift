@@ -5,33 +5,26 @@ import WeftNet
 /// JSON text ↔ `JSONValue`, and the small path helpers the server uses on stored objects.
 enum JSONCoding {
     /// Parses a request body; throws a 400 BadRequest `Status` when the body is not JSON.
-    static func decode(_ data: Data) throws(Status) -> JSONValue {
+    static func decode(_ bytes: some Collection<UInt8>) throws(Status) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONValue(parsing: bytes)
         } catch {
-            throw Status.badRequest("unable to parse request body as JSON: \(describe(error))")
+            throw Status.badRequest("unable to parse request body as JSON: \(error)")
         }
     }
 
+    /// Compact JSON with sorted keys. `JSONValue` (every stored object) goes through its own writer, other types
+    /// (Status, Table, discovery documents) through `JSONEncoder`.
     static func encode(_ value: some Encodable) -> Data {
+        if let value = value as? JSONValue { return Data(value.serialized()) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding JSONValue and the server's own Codable types cannot fail.
+        // Encoding the server's own Codable types cannot fail.
         return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 
     static func encodeString(_ value: some Encodable) -> String {
         String(decoding: encode(value), as: UTF8.self)
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context):
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        default:
-            return "\(error)"
-        }
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import KubeModel
 import NIOCore
 import NIOHTTP1
+import WeftNet
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -64,12 +65,12 @@ extension KubeClient {
         if allowBookmarks { query.append(("allowWatchBookmarks", "true")) }
         if let timeoutSeconds { query.append(("timeoutSeconds", String(timeoutSeconds))) }
         let reader = try await WatchReader.open(client: self, path: path, query: query)
-        let decoder = JSONDecoder()
+        let decoder = JSONValueDecoder()
         return AsyncThrowingStream(unfolding: {
             guard let frame = try await reader.next() else { return nil }
             let raw: RawWatchEvent<T>
             do {
-                raw = try decoder.decode(RawWatchEvent<T>.self, from: Data(frame))
+                raw = try decoder.decode(RawWatchEvent<T>.self, from: JSONValue(parsing: frame))
             } catch {
                 let text = String(decoding: frame.prefix(200), as: UTF8.self)
                 throw WatchError.malformedEvent("\(error) in \(text)")

@@ -3,6 +3,7 @@ import KubeModel
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import WeftNet
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -189,7 +190,7 @@ public final class KubeClient: Sendable {
 
     func decode<R: Decodable>(_ type: R.Type, _ response: Response, _ method: HTTPMethod, _ path: String) throws -> R {
         do {
-            return try JSONDecoder().decode(R.self, from: Data(response.body.readableBytesView))
+            return try JSONValueDecoder().decode(R.self, from: JSONValue(parsing: response.body.readableBytesView))
         } catch {
             throw KubeClientError.undecodableResponse(method: method.rawValue, path: path, reason: "\(error)")
         }

@@ -1,13 +1,16 @@
+import Foundation
 import KubeModel
 import Testing
 import WeftNet
 
 /// Decodes the single object of a YAML manifest as `T`, checks that encoding gives back exactly the JSON it came
-/// from (every key, modelled or not) and that decoding that again gives an equal value.
+/// from (every key, modelled or not) and that decoding that again gives an equal value. `JSONValueDecoder` (which
+/// Manifest uses) and Foundation's `JSONDecoder` must decode the same object.
 func roundTrip<T: KubeObject>(_ yaml: String, as type: T.Type) throws -> T {
     let documents = try Manifest.decodeDocuments(yaml)
     try #require(documents.count == 1)
     let object = try Manifest.decode(documents[0], as: T.self)
+    #expect(try JSONDecoder().decode(T.self, from: Data(documents[0].serialized())) == object)
     let encoded = try Manifest.encode(object)
     let text = (try? encoded.jsonText(pretty: true)) ?? ""
     #expect(encoded == documents[0], "re-encoded \(T.resource.kind) differs:\n\(text)")
