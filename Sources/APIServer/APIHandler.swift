@@ -373,8 +373,11 @@ struct APIHandler: HTTPResponder {
             let mediaType = contentType.split(separator: ";").first.map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             }
+            if mediaType == ProtobufBody.mediaType {
+                return try ProtobufBody.json(Array(try await readBody(request, limit: limit).readableBytesView))
+            }
             if mediaType != "application/json" && mediaType != "*/*" && mediaType != "" {
-                throw Status.unsupportedMediaType(contentType, accepted: ["application/json"])
+                throw Status.unsupportedMediaType(contentType, accepted: ["application/json", ProtobufBody.mediaType])
             }
         }
         let buffer = try await readBody(request, limit: limit)
