@@ -98,6 +98,8 @@ struct APIHandler: HTTPResponder {
         var namespace: String?
         var name: String?
         var status: Bool
+        /// The `/scale` subresource (`APIHandler+Scale`).
+        var scale = false
     }
 
     func resolve(group: String, version: String, rest: [String]) throws -> Target {
@@ -120,7 +122,9 @@ struct APIHandler: HTTPResponder {
             target.name = name
             tail = tail.dropFirst()
         }
-        if let subresource = tail.first {
+        if tail.first == "scale", ResourceRules.hasScale(target.resource), tail.count == 1 {
+            target.scale = true
+        } else if let subresource = tail.first {
             guard subresource == "status", ResourceRules.hasStatus(target.resource), tail.count == 1 else {
                 throw Status.resourceNotFound()
             }
@@ -175,6 +179,7 @@ struct APIHandler: HTTPResponder {
             }
         }
 
+        if target.scale { return try await scale(request, resource, namespace: namespace, name: name) }
         switch method {
         case .get:
             let object = try await registry.get(resource, namespace: namespace, name: name)

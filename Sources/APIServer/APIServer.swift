@@ -113,9 +113,14 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
         let store = store
         let controllers: [any ServiceLifecycle.Service] =
             configuration.controllers
-            ? [EndpointSliceController(store: store), SchedulerController(store: store)] : []
+            ? [
+                EndpointSliceController(store: store), SchedulerController(store: store),
+                DeploymentController(store: store), DaemonSetController(store: store),
+            ] : []
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [application] + controllers, logger: logger))
+            configuration: ServiceGroupConfiguration(
+                services: [application, EventTTLController(store: store, ttl: configuration.eventTTL)] + controllers,
+                logger: logger))
         let task = Task {
             defer { boundContinuation.finish() }
             try await withTaskCancellationHandler {

@@ -31,8 +31,10 @@ public struct APIServerConfiguration: Sendable {
     public var nodeCIDRMaskSizeIPv4: Int = 24
     /// The prefix length of each Node's IPv6 pod CIDR (`--node-cidr-mask-size-ipv6`).
     public var nodeCIDRMaskSizeIPv6: Int = 64
-    /// Run the built-in controllers (EndpointSlices, the scheduler) with the server.
+    /// Run the built-in controllers (EndpointSlices, the scheduler, Deployments, DaemonSets) with the server.
     public var controllers: Bool = true
+    /// How long an Event is kept after it last happened (kube-apiserver's `--event-ttl`).
+    public var eventTTL: Duration = .seconds(3600)
 
     public init(
         dataDir: String, host: String = "127.0.0.1", port: Int = 6443, subjectAlternativeNames: [String] = [],

@@ -57,6 +57,17 @@ enum Discovery {
                         "verbs": .array([.string("get"), .string("patch"), .string("update")]),
                     ]))
             }
+            if ResourceRules.hasScale(resource) {
+                // The group and version of the Scale kind, which kubectl's scale client looks up here.
+                entries.append(
+                    .object([
+                        "name": .string(resource.plural + "/scale"), "singularName": .string(""),
+                        "namespaced": .bool(resource.namespaced), "group": .string(Registry.scaleResource.group),
+                        "version": .string(Registry.scaleResource.version),
+                        "kind": .string(Registry.scaleResource.kind),
+                        "verbs": .array([.string("get"), .string("patch"), .string("update")]),
+                    ]))
+            }
         }
         let groupVersion = group.isEmpty ? version : "\(group)/\(version)"
         return .object([

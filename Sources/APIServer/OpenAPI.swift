@@ -315,6 +315,34 @@ enum OpenAPI {
                 "endpoints": freeformArray("endpoints is a list of unique endpoints in this slice."),
                 "ports": freeformArray("ports specifies the list of network ports exposed by each endpoint."),
             ]
+        case ("", "Event"):
+            return [
+                "involvedObject": freeform("The object that this event is about."),
+                "reason": string(
+                    "This should be a short, machine understandable string that gives the reason for the transition "
+                        + "into the object's current status."),
+                "message": string("A human-readable description of the status of this operation."),
+                "type": string("Type of this event (Normal, Warning), new types could be added in the future"),
+                "source": freeform(
+                    "The component reporting this event. Should be a short machine understandable string."),
+                "firstTimestamp": string(
+                    "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+                    format: "date-time"),
+                "lastTimestamp": string(
+                    "The time at which the most recent occurrence of this event was recorded.", format: "date-time"),
+                "count": .object([
+                    "type": .string("integer"), "format": .string("int32"),
+                    "description": .string("The number of times this event has occurred."),
+                ]),
+                "eventTime": string("Time when this Event was first observed.", format: "date-time"),
+                "action": string("What action was taken/failed regarding to the Regarding object."),
+                "reportingComponent": string(
+                    "Name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`."),
+                "reportingInstance": string("ID of the controller instance, e.g. `kubelet-xyzf`."),
+                "related": freeform("Optional secondary object for more complex actions."),
+                "series": freeform(
+                    "Data about the Event series this event represents or nil if it's a singleton Event."),
+            ]
         case ("networking.k8s.io", "NetworkPolicy"), ("networking.k8s.io", "IngressClass"),
             ("k8s.cni.cncf.io", "NetworkAttachmentDefinition"):
             return ["spec": spec]

@@ -107,8 +107,8 @@ struct Registry: Sendable {
         }
     }
 
-    /// Server-set fields of a new object.
-    private static func prepareForCreate(_ resource: ResourceInfo, _ body: JSONValue) -> JSONValue {
+    /// Server-set fields of a new object (also of the pods the workload controllers create).
+    static func prepareForCreate(_ resource: ResourceInfo, _ body: JSONValue) -> JSONValue {
         var object = Defaulting.apply(resource, body)
         object.setValue(.string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
         object.setValue(.string(timestamp()), at: ["metadata", "creationTimestamp"])
@@ -166,24 +166,7 @@ struct Registry: Sendable {
             guard let old = try tx.get(resource, namespace: namespace, name: name) else {
                 throw Status.notFound(resource, name: name)
             }
-            let patched: JSONValue
-            do {
-                switch kind {
-                case .merge:
-                    guard case .object = patch else {
-                        throw Patching.Failure(message: "a merge patch must be an object")
-                    }
-                    patched = Patching.mergePatch(old, patch)
-                case .json: patched = try Patching.jsonPatch(old, patch)
-                case .strategic:
-                    guard case .object = patch else {
-                        throw Patching.Failure(message: "a strategic merge patch must be an object")
-                    }
-                    patched = try Patching.strategicMergePatch(old, patch)
-                }
-            } catch let failure as Patching.Failure {
-                throw Status(code: 422, reason: "Invalid", message: failure.message)
-            }
+            let patched = try Self.applyPatch(kind, patch, to: old)
             var object = try Self.checkedBody(resource, patched)
             object = try Self.placeNamespace(resource, object, namespace: namespace)
             let patchedName = object.metadataString("name") ?? ""
@@ -196,9 +179,29 @@ struct Registry: Sendable {
         }
     }
 
+    /// `target` with a patch of `kind` applied; a patch that does not apply is a 422.
+    static func applyPatch(_ kind: Patching.Kind, _ patch: JSONValue, to target: JSONValue) throws -> JSONValue {
+        do {
+            switch kind {
+            case .merge:
+                guard case .object = patch else { throw Patching.Failure(message: "a merge patch must be an object") }
+                return Patching.mergePatch(target, patch)
+            case .json:
+                return try Patching.jsonPatch(target, patch)
+            case .strategic:
+                guard case .object = patch else {
+                    throw Patching.Failure(message: "a strategic merge patch must be an object")
+                }
+                return try Patching.strategicMergePatch(target, patch)
+            }
+        } catch let failure as Patching.Failure {
+            throw Status(code: 422, reason: "Invalid", message: failure.message)
+        }
+    }
+
     /// The common end of update and patch: concurrency check, status handling, server-owned metadata, generation,
     /// finalizers; writes only when something changed.
-    private static func applyUpdate(
+    static func applyUpdate(
         _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue,
         new: JSONValue, status: Bool, admission: Admission
     ) throws -> JSONValue {
@@ -263,7 +266,28 @@ struct Registry: Sendable {
                 throw Status.notFound(resource, name: name)
             }
             try Self.checkPreconditions(resource, old, options)
+            if options?["propagationPolicy"] == .string("Orphan") || options?["orphanDependents"] == .bool(true) {
+                try Self.orphanPods(&tx, of: old, namespace: namespace)
+            }
             return try Self.deleteOne(&tx, resource, namespace: namespace, old: old)
+        }
+    }
+
+    /// A deletion with `propagationPolicy: Orphan` (`kubectl delete --cascade=orphan`): the owner's pods lose their
+    /// `ownerReferences` to it, so the workload controllers' garbage collection leaves them alone. (Any other policy
+    /// is background deletion: the controllers delete the pods once their owner is gone.)
+    private static func orphanPods(
+        _ tx: inout ObjectStore.Transaction, of owner: JSONValue, namespace: String?
+    ) throws {
+        guard let uid = owner.metadataString("uid"), let namespace else { return }
+        for pod in try tx.list(Resources.pod, namespace: namespace) {
+            let references = pod["metadata"]?["ownerReferences"]?.arrayValue ?? []
+            let kept = references.filter { $0["uid"]?.stringValue != uid }
+            guard kept.count != references.count else { continue }
+            var orphaned = pod
+            orphaned.setValue(kept.isEmpty ? nil : .array(kept), at: ["metadata", "ownerReferences"])
+            try tx.put(
+                Resources.pod, namespace: namespace, name: pod.metadataString("name") ?? "", object: orphaned, old: pod)
         }
     }
 
@@ -282,7 +306,9 @@ struct Registry: Sendable {
         }
     }
 
-    private static func deleteOne(
+    /// Deletes one object inside a transaction as a DELETE does (also for the workload controllers): with
+    /// finalizers it is only marked.
+    static func deleteOne(
         _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue
     ) throws -> JSONValue {
         let name = old.metadataString("name") ?? ""

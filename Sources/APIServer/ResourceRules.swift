@@ -1,7 +1,7 @@
 import KubeModel
 
-/// What the server knows about each kind beyond `ResourceInfo`: whether it has a `/status` subresource, which names
-/// are valid, and which columns `kubectl get` shows. Kept here so that storage stays generic.
+/// What the server knows about each kind beyond `ResourceInfo`: whether it has a `/status` or `/scale` subresource,
+/// which names are valid, and which columns `kubectl get` shows. Kept here so that storage stays generic.
 struct ResourceRules: Sendable {
     /// The kinds served with a `/status` subresource: their main endpoint ignores status changes.
     static let withStatus: Set<String> = [
@@ -10,6 +10,9 @@ struct ResourceRules: Sendable {
         "gateway.networking.k8s.io/gateways", "gateway.networking.k8s.io/httproutes",
         "policy.networking.k8s.io/adminnetworkpolicies", "policy.networking.k8s.io/baselineadminnetworkpolicies",
     ]
+
+    /// The kinds served with a `/scale` subresource (`Registry+Scale`).
+    static let withScale: Set<String> = ["apps/deployments"]
 
     /// The rule names of a kind follow.
     enum NameRule {
@@ -25,6 +28,8 @@ struct ResourceRules: Sendable {
     static let inAllCategory: Set<String> = ["/pods", "/services", "apps/deployments", "apps/daemonsets"]
 
     static func hasStatus(_ resource: ResourceInfo) -> Bool { withStatus.contains(resource.storageKey) }
+
+    static func hasScale(_ resource: ResourceInfo) -> Bool { withScale.contains(resource.storageKey) }
 
     static func nameRule(_ resource: ResourceInfo) -> NameRule {
         switch resource.storageKey {

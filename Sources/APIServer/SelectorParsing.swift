@@ -85,6 +85,13 @@ enum SelectorParsing {
         case "/namespaces": fields.insert("status.phase")
         case "/nodes": fields.insert("spec.unschedulable")
         case "/secrets": fields.insert("type")
+        case "/events":
+            // kube-apiserver's event fields (pkg/registry/core/event/strategy.go ToSelectableFields).
+            fields.formUnion([
+                "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+                "reportingComponent", "source", "type",
+            ])
         default: break
         }
         return fields
@@ -92,7 +99,9 @@ enum SelectorParsing {
 
     /// The value of a selectable field of an object, as text.
     static func fieldValue(_ object: JSONValue, _ field: String) -> String? {
-        let value = object.value(at: field.split(separator: ".").map(String.init))
+        // An Event's `source` field is its reporting component.
+        let path = field == "source" ? ["source", "component"] : field.split(separator: ".").map(String.init)
+        let value = object.value(at: path)
         switch value {
         case .string(let s): return s
         case .bool(let b): return b ? "true" : "false"

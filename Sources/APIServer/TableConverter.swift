@@ -124,6 +124,45 @@ enum TableConverter {
                     return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
                 },
             ]
+        case "/events":
+            // kubectl's event printer (pkg/printers/internalversion printEvent).
+            @Sendable func seen(_ object: JSONValue, _ key: String) -> String {
+                object[key]?.stringValue ?? object["eventTime"]?.stringValue ?? object.metadataString(
+                    "creationTimestamp")
+                    ?? ""
+            }
+            return [
+                Column(name: "Last Seen", type: "string") { object, now in
+                    .string(TableConverter.age(seen(object, "lastTimestamp"), now: now))
+                },
+                Column(name: "Type", type: "string") { object, _ in .string(object["type"]?.stringValue ?? "") },
+                Column(name: "Reason", type: "string") { object, _ in .string(object["reason"]?.stringValue ?? "") },
+                Column(name: "Object", type: "string") { object, _ in
+                    let involved = object["involvedObject"]
+                    let kind = (involved?["kind"]?.stringValue ?? "").lowercased()
+                    return .string("\(kind)/\(involved?["name"]?.stringValue ?? "")")
+                },
+                Column(name: "Subobject", type: "string", priority: 1) { object, _ in
+                    .string(object["involvedObject"]?["fieldPath"]?.stringValue ?? "")
+                },
+                Column(name: "Source", type: "string", priority: 1) { object, _ in
+                    let source = object["source"]
+                    let parts = [source?["component"]?.stringValue, source?["host"]?.stringValue].compactMap { $0 }
+                    return .string(
+                        parts.isEmpty
+                            ? (object["reportingComponent"]?.stringValue ?? "") : parts.joined(separator: ", "))
+                },
+                Column(name: "Message", type: "string") { object, _ in .string(object["message"]?.stringValue ?? "") },
+                Column(name: "First Seen", type: "string", priority: 1) { object, now in
+                    .string(TableConverter.age(seen(object, "firstTimestamp"), now: now))
+                },
+                Column(name: "Count", type: "string", priority: 1) { object, _ in
+                    .string(String(object["count"]?.int64Value ?? 1))
+                },
+                Column(name: "Name", type: "string", priority: 1, format: "name") { object, _ in
+                    .string(object.metadataString("name") ?? "")
+                },
+            ]
         case "/namespaces":
             return [
                 name,

@@ -13,6 +13,8 @@ public enum Resources {
         group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true)
     public static let configMap = ResourceInfo(
         group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"])
+    public static let event = ResourceInfo(
+        group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"])
     public static let endpointSlice = ResourceInfo(
         group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", namespaced: true)
     public static let deployment = ResourceInfo(
@@ -47,7 +49,7 @@ public enum Resources {
         plural: "baselineadminnetworkpolicies", namespaced: false, shortNames: ["banp"])
 
     public static let all: [ResourceInfo] = [
-        namespace, node, pod, service, secret, configMap, endpointSlice, deployment, daemonSet, networkPolicy,
+        namespace, node, pod, service, secret, configMap, event, endpointSlice, deployment, daemonSet, networkPolicy,
         ingress, ingressClass, networkAttachmentDefinition, gatewayClass, gateway, httpRoute, adminNetworkPolicy,
         baselineAdminNetworkPolicy,
     ]

@@ -668,9 +668,53 @@ func roundTrip<T: KubeObject>(_ yaml: String, as type: T.Type) throws -> T {
         #expect(try Manifest.encode(HTTPRoute())["apiVersion"] == .string("gateway.networking.k8s.io/v1"))
     }
 
+    @Test func event() throws {
+        let event = try roundTrip(
+            """
+            apiVersion: v1
+            kind: Event
+            metadata:
+              name: web.17f3a2b1c0d4e5f6
+              namespace: default
+              resourceVersion: "812"
+              uid: 5d6a8c1e-3f0b-4d8e-9a7b-2c4e6f8a0b1c
+              creationTimestamp: "2026-11-27T10:00:00Z"
+            involvedObject:
+              apiVersion: v1
+              kind: Pod
+              name: web
+              namespace: default
+              uid: 0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b
+              resourceVersion: "801"
+              fieldPath: spec.containers{web}
+            reason: FailedCreatePodSandBox
+            message: 'network "storage" not found'
+            type: Warning
+            source: {component: weft-agent, host: node-1}
+            firstTimestamp: "2026-11-27T10:00:00Z"
+            lastTimestamp: "2026-11-27T10:00:05Z"
+            count: 3
+            reportingComponent: weft-agent
+            reportingInstance: node-1
+            series: {count: 2, lastObservedTime: "2026-11-27T10:00:05.000000Z"}
+            """, as: Event.self)
+        #expect(event.involvedObject.name == "web")
+        #expect(event.involvedObject.fieldPath == "spec.containers{web}")
+        #expect(event.type == "Warning")
+        #expect(event.count == 3)
+        #expect(event.source?.host == "node-1")
+        #expect(event.unknown.values["series"]?["count"] == .number(2))
+        let made = Event(
+            metadata: ObjectMeta(name: "x", namespace: "default"),
+            involvedObject: ObjectReference(kind: "Pod", namespace: "default", name: "web"), reason: "Scheduled",
+            message: "assigned", component: "weft-scheduler")
+        #expect(made.source?.component == "weft-scheduler" && made.type == "Normal")
+    }
+
     @Test func everyResourceHasAType() {
         let types: [any KubeObject.Type] = [
-            Namespace.self, Node.self, Pod.self, Service.self, Secret.self, ConfigMap.self, EndpointSlice.self,
+            Namespace.self, Node.self, Pod.self, Service.self, Secret.self, ConfigMap.self, Event.self,
+            EndpointSlice.self,
             Deployment.self, DaemonSet.self, NetworkPolicy.self, Ingress.self, IngressClass.self,
             NetworkAttachmentDefinition.self, GatewayClass.self, Gateway.self, HTTPRoute.self,
             AdminNetworkPolicy.self, BaselineAdminNetworkPolicy.self,

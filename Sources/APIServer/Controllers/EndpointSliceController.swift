@@ -15,13 +15,10 @@ final class EndpointSliceController: ServiceLifecycle.Service, Sendable {
     static let managedBy = "endpointslice-controller.weft"
 
     let store: ObjectStore
-    private let dirty = Mutex<Set<String>>([])
-    private let signal: AsyncStream<Void>
-    private let signalContinuation: AsyncStream<Void>.Continuation
+    private let queue = NamespaceQueue()
 
     init(store: ObjectStore) {
         self.store = store
-        (signal, signalContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Watches and reconciles until cancelled or shut down gracefully.
@@ -29,57 +26,23 @@ final class EndpointSliceController: ServiceLifecycle.Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for resource in [Resources.service, Resources.pod, Resources.endpointSlice] {
-                    group.addTask { await self.watchLoop(resource) }
+                    group.addTask { await self.queue.follow(self.store, resource) { Self.affected($0) } }
                 }
-                group.addTask { await self.reconcileLoop() }
+                group.addTask { await self.queue.run { try await self.reconcile(namespace: $0) } }
             }
         }
     }
 
-    private func markDirty(_ namespace: String) {
-        dirty.withLock { _ = $0.insert(namespace) }
-        signalContinuation.yield()
-    }
-
-    /// Follows one resource; after the stream ends (a slow watcher is cut off) it watches again from scratch, which
-    /// replays every object as ADDED and so resyncs.
-    private func watchLoop(_ resource: ResourceInfo) async {
-        while !Task.isCancelled {
-            do {
-                let subscription = try await store.watch(resource, namespace: nil, from: nil)
-                for event in subscription.initial { note(event) }
-                for await event in subscription.stream { note(event) }
-            } catch {}
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-    }
-
-    private func note(_ event: ObjectStore.Event) {
+    /// The namespace an event makes dirty: any Service or pod event, and events of the slices this controller
+    /// manages (someone else's slices are theirs).
+    private static func affected(_ event: ObjectStore.Event) -> [String] {
         if event.resourceKey == Resources.endpointSlice.storageKey {
             let managed = [event.object, event.oldObject].contains {
                 $0?.labels["endpointslice.kubernetes.io/managed-by"] == Self.managedBy
             }
-            guard managed else { return }
+            guard managed else { return [] }
         }
-        markDirty(event.namespace)
-    }
-
-    private func reconcileLoop() async {
-        for await _ in signal {
-            let namespaces = dirty.withLock { set in
-                defer { set.removeAll() }
-                return set
-            }
-            for namespace in namespaces.sorted() {
-                do {
-                    try await reconcile(namespace: namespace)
-                } catch {
-                    // Try again shortly (the namespace may be going away; a later event also retries).
-                    try? await Task.sleep(for: .milliseconds(200))
-                    if !Task.isCancelled { markDirty(namespace) }
-                }
-            }
-        }
+        return [event.namespace]
     }
 
     /// Brings the managed EndpointSlices of one namespace to what its Services and pods call for.
