@@ -156,13 +156,14 @@ struct APIHandler: HTTPResponder {
                         connection: try? await context.channel.pipeline.handler(type: ConnectionCloseHandler.self).get()
                     )
                 }
-                let list = try await registry.list(resource, namespace: namespace, filter: filter)
+                let list = try await registry.list(
+                    resource, namespace: namespace, filter: filter, options: try ListOptions(query: query))
                 if wantsTable {
-                    return Self.json(
-                        TableConverter.table(
-                            resource, objects: list["items"]?.arrayValue ?? [],
-                            resourceVersion: list["metadata"]?["resourceVersion"]?.stringValue),
-                        contentType: TableConverter.contentType)
+                    var table = TableConverter.table(
+                        resource, objects: list["items"]?.arrayValue ?? [],
+                        resourceVersion: list["metadata"]?["resourceVersion"]?.stringValue)
+                    table["metadata"] = list["metadata"]
+                    return Self.json(table, contentType: TableConverter.contentType)
                 }
                 return Self.json(list)
             case .post:
@@ -422,7 +423,7 @@ struct APIHandler: HTTPResponder {
     }
 
     static func statusJSON(_ status: Status) -> JSONValue {
-        (try? JSONDecoder().decode(JSONValue.self, from: JSONCoding.encode(status))) ?? .object([:])
+        (try? JSONValue(encoding: status)) ?? .object([:])
     }
 
     static func statusResponse(_ status: Status) -> Response {

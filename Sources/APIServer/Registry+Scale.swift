@@ -50,7 +50,7 @@ extension Registry {
         }
         var status: [String: JSONValue] = ["replicas": object["status"]?["replicas"] ?? .number(0)]
         if let selector = object["spec"]?["selector"],
-            let decoded = try? JSONDecoder().decode(LabelSelector.self, from: JSONCoding.encode(selector))
+            let decoded = try? selector.decoded(as: LabelSelector.self)
         {
             status["selector"] = .string(decoded.description)
         }

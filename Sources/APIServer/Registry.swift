@@ -35,9 +35,30 @@ struct Registry: Sendable {
         return object
     }
 
-    func list(_ resource: ResourceInfo, namespace: String?, filter: ObjectFilter) async throws -> JSONValue {
-        let (items, rv) = try await store.list(resource, namespace: namespace)
-        return Self.listObject(resource, items: items.filter(filter.matches), resourceVersion: rv)
+    func list(
+        _ resource: ResourceInfo, namespace: String?, filter: ObjectFilter, options: ListOptions = ListOptions()
+    ) async throws -> JSONValue {
+        var (items, rv) = try await store.list(resource, namespace: namespace)
+        if let wanted = options.resourceVersion, options.continueFrom == nil {
+            if wanted > rv {
+                // NotOlderThan (or Exact) a version not reached yet: wait a little, as kube-apiserver's watch cache
+                // does (3 s), then 504.
+                let deadline = ContinuousClock.now + .seconds(3)
+                while rv < wanted, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    (items, rv) = try await store.list(resource, namespace: namespace)
+                }
+                if rv < wanted { throw Status.tooLargeResourceVersion(requested: wanted, current: rv) }
+            }
+            if options.exact && wanted != rv {
+                throw Status.expired(requested: wanted, oldest: rv)
+            }
+        }
+        let (page, metadata) = options.page(items.filter(filter.matches), resourceVersion: rv)
+        return .object([
+            "apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind + "List"), "metadata": metadata,
+            "items": .array(page),
+        ])
     }
 
     static func listObject(_ resource: ResourceInfo, items: [JSONValue], resourceVersion: Int64) -> JSONValue {
@@ -368,7 +389,7 @@ struct Registry: Sendable {
         object["apiVersion"] = .string(resource.apiVersion)
         let metadata = body["metadata"] ?? .object([:])
         do {
-            _ = try JSONDecoder().decode(ObjectMeta.self, from: JSONCoding.encode(metadata))
+            _ = try metadata.decoded(as: ObjectMeta.self)
         } catch {
             throw Status.badRequest(
                 "\(resource.kind) in version \"\(resource.version)\" cannot be handled as a \(resource.kind): "

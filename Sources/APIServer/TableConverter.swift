@@ -3,7 +3,8 @@ import KubeModel
 import WeftNet
 
 /// meta.k8s.io/v1 `Table` output, as `kubectl get` asks for it (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`):
-/// the columns kube-apiserver prints for pods, services, namespaces and nodes, NAME and AGE for every other kind.
+/// the columns kube-apiserver prints for pods, services, events, deployments, daemonsets, namespaces and nodes, NAME
+/// and AGE for every other kind.
 /// Columns with priority 1 are the ones `-o wide` adds.
 enum TableConverter {
     struct Column {
@@ -56,6 +57,23 @@ enum TableConverter {
             "columnDefinitions": .array(headers ? definitions : []), "rows": .array(rows),
         ])
     }
+
+    /// The `-o wide` columns of Deployments and DaemonSets: the template's containers and images, the selector.
+    static let workloadWideColumns: [Column] = [
+        Column(name: "Containers", type: "string", priority: 1) { object, _ in
+            let containers = object["spec"]?["template"]?["spec"]?["containers"]?.arrayValue ?? []
+            return .string(containers.compactMap { $0["name"]?.stringValue }.joined(separator: ","))
+        },
+        Column(name: "Images", type: "string", priority: 1) { object, _ in
+            let containers = object["spec"]?["template"]?["spec"]?["containers"]?.arrayValue ?? []
+            return .string(containers.compactMap { $0["image"]?.stringValue }.joined(separator: ","))
+        },
+        Column(name: "Selector", type: "string", priority: 1) { object, _ in
+            let labels = object["spec"]?["selector"]?["matchLabels"]?.objectValue ?? [:]
+            let text = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }
+            return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+        },
+    ]
 
     static func columns(_ resource: ResourceInfo) -> [Column] {
         let name = Column(name: "Name", type: "string", format: "name") { object, _ in
@@ -163,6 +181,39 @@ enum TableConverter {
                     .string(object.metadataString("name") ?? "")
                 },
             ]
+        case "apps/deployments":
+            // kubectl's deployment printer: READY is ready/desired.
+            return [
+                name,
+                Column(name: "Ready", type: "string") { object, _ in
+                    let ready = object["status"]?["readyReplicas"]?.int64Value ?? 0
+                    return .string("\(ready)/\(object["spec"]?["replicas"]?.int64Value ?? 1)")
+                },
+                Column(name: "Up-to-date", type: "integer") { object, _ in
+                    .number(Double(object["status"]?["updatedReplicas"]?.int64Value ?? 0))
+                },
+                Column(name: "Available", type: "integer") { object, _ in
+                    .number(Double(object["status"]?["availableReplicas"]?.int64Value ?? 0))
+                },
+                age,
+            ] + workloadWideColumns
+        case "apps/daemonsets":
+            func count(_ title: String, _ key: String) -> Column {
+                Column(name: title, type: "integer") { object, _ in
+                    .number(Double(object["status"]?[key]?.int64Value ?? 0))
+                }
+            }
+            return [
+                name, count("Desired", "desiredNumberScheduled"), count("Current", "currentNumberScheduled"),
+                count("Ready", "numberReady"), count("Up-to-date", "updatedNumberScheduled"),
+                count("Available", "numberAvailable"),
+                Column(name: "Node Selector", type: "string") { object, _ in
+                    let selector = object["spec"]?["template"]?["spec"]?["nodeSelector"]?.objectValue ?? [:]
+                    let text = selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }
+                    return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+                },
+                age,
+            ] + workloadWideColumns
         case "/namespaces":
             return [
                 name,

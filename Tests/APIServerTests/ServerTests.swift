@@ -122,4 +122,47 @@ struct ServerTests {
             #expect(json.string("rows.0.object.metadata.name") == "t")
         }
     }
+
+    /// `kubectl get deploy,ds` columns (READY ready/desired, UP-TO-DATE, AVAILABLE; DESIRED … NODE SELECTOR).
+    @Test func workloadTables() async throws {
+        try await withServer(configure: { $0.controllers = false }) { _, client in
+            let accept = [("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")]
+            let template =
+                #"{"metadata": {"labels": {"app": "w"}}, "spec": {"nodeSelector": {"role": "edge"},"#
+                + #" "containers": [{"name": "c", "image": "nginx"}, {"name": "d", "image": "busybox"}]}}"#
+            let deployments = "/apis/apps/v1/namespaces/default/deployments"
+            _ = try await client.request(
+                .POST, deployments,
+                json: #"{"metadata": {"name": "w"}, "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "w"}},"#
+                    + #" "template": \#(template)}}"#)
+            let status = try await client.request(
+                .PATCH, deployments + "/w/status",
+                json: #"{"status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 1}}"#,
+                contentType: "application/merge-patch+json")
+            #expect(status.status == 200)
+            let table = try await client.request(.GET, deployments, headers: accept).json
+            let columns = (table["columnDefinitions"]?.arrayValue ?? []).compactMap { $0.string("name") }
+            #expect(columns == ["Name", "Ready", "Up-to-date", "Available", "Age", "Containers", "Images", "Selector"])
+            let cells = table.at("rows.0.cells")?.arrayValue ?? []
+            #expect(cells.prefix(4) == [.string("w"), .string("2/3"), .number(3), .number(1)])
+            #expect(cells.suffix(3) == [.string("c,d"), .string("nginx,busybox"), .string("app=w")])
+
+            let daemonSets = "/apis/apps/v1/namespaces/default/daemonsets"
+            _ = try await client.request(
+                .POST, daemonSets,
+                json: #"{"metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"app": "w"}},"#
+                    + #" "template": \#(template)}}"#)
+            let dsTable = try await client.request(.GET, daemonSets, headers: accept).json
+            let dsColumns = (dsTable["columnDefinitions"]?.arrayValue ?? []).compactMap { $0.string("name") }
+            #expect(
+                dsColumns.prefix(8) == [
+                    "Name", "Desired", "Current", "Ready", "Up-to-date", "Available", "Node Selector", "Age",
+                ])
+            let dsCells = dsTable.at("rows.0.cells")?.arrayValue ?? []
+            #expect(
+                dsCells.prefix(7) == [
+                    .string("d"), .number(0), .number(0), .number(0), .number(0), .number(0), .string("role=edge"),
+                ])
+        }
+    }
 }
