@@ -8,6 +8,7 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
+import WeftNet
 
 /// An embedded Kubernetes-compatible API server: the REST API of every kind in `Resources.all`, stored generically
 /// as JSON in SQLite, with watch, discovery, bearer tokens and TLS — enough for `kubectl` and the Weft agent.
@@ -148,6 +149,11 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
         }
         let address = Address(host: configuration.host, port: port, tls: pki != nil)
         state.withLock { $0.address = address }
+        let advertised =
+            configuration.advertiseAddress
+            ?? (["0.0.0.0", "::"].contains(configuration.host) || IPAddress(configuration.host) == nil
+                ? "127.0.0.1" : configuration.host)
+        try await registry.ensureKubernetesService(host: advertised, port: port)
         if let credentials {
             try PKI.writeSecret(
                 Credentials.kubeconfig(

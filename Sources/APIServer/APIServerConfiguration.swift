@@ -33,6 +33,9 @@ public struct APIServerConfiguration: Sendable {
     public var nodeCIDRMaskSizeIPv6: Int = 64
     /// Run the built-in controllers (EndpointSlices, the scheduler, Deployments, DaemonSets) with the server.
     public var controllers: Bool = true
+    /// The address the `kubernetes` Service's endpoint points at (kube-apiserver's `--advertise-address`); nil:
+    /// the listen address, or 127.0.0.1 when listening on every address.
+    public var advertiseAddress: String?
     /// How long an Event is kept after it last happened (kube-apiserver's `--event-ttl`).
     public var eventTTL: Duration = .seconds(3600)
 

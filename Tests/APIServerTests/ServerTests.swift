@@ -165,4 +165,40 @@ struct ServerTests {
                 ])
         }
     }
+
+    /// The `kubernetes` Service (first IP of the service CIDR, 443 → the server's port) and its EndpointSlice
+    /// pointing at the advertised address; a restart on another port moves the endpoint, not the Service.
+    @Test func kubernetesService() async throws {
+        let directory = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var firstPort = 0
+        try await withServer(dataDir: directory, configure: { $0.advertiseAddress = "192.0.2.10" }) { server, client in
+            firstPort = try #require(server.address?.port)
+            let service = try await client.request(.GET, "/api/v1/namespaces/default/services/kubernetes").json
+            #expect(service.string("spec.clusterIP") == "10.96.0.1")
+            #expect(service.at("spec.ports.0.port") == .number(443))
+            #expect(service.at("spec.ports.0.targetPort") == .number(Double(firstPort)))
+            #expect(service.at("spec.selector") == nil)
+            let slice = try await client.request(
+                .GET, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes"
+            ).json
+            #expect(slice["metadata"]?["labels"]?["kubernetes.io/service-name"] == .string("kubernetes"))
+            #expect(slice.at("endpoints.0.addresses") == .array([.string("192.0.2.10")]))
+            #expect(slice.at("ports.0.port") == .number(Double(firstPort)))
+            // A new Service does not get 10.96.0.1.
+            let other = try await client.request(
+                .POST, "/api/v1/namespaces/default/services",
+                json: #"{"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}"#)
+            #expect(other.json.string("spec.clusterIP") != "10.96.0.1")
+        }
+        try await withServer(dataDir: directory, configure: { $0.advertiseAddress = "192.0.2.11" }) { server, client in
+            let slice = try await client.request(
+                .GET, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes"
+            ).json
+            #expect(slice.at("endpoints.0.addresses") == .array([.string("192.0.2.11")]))
+            #expect(slice.at("ports.0.port") == .number(Double(try #require(server.address?.port))))
+            let services = try await client.request(.GET, "/api/v1/namespaces/default/services").json
+            #expect(services.itemNames == ["kubernetes", "web"])
+        }
+    }
 }
