@@ -12,11 +12,15 @@ struct APIServerCommand: AsyncParsableCommand {
     @Option(help: "Directory for state.db, pki/, tokens.csv and kubeconfig.") var dataDir: String
     @Option(help: "host:port to listen on.") var listen = "127.0.0.1:6443"
     @Option(name: .customLong("san"), help: "Extra certificate name or IP (repeatable).") var san: [String] = []
+    @Option(help: "Address the `kubernetes` Service points at (default: the listen address).")
+    var advertiseAddress: String?
 
     func run() async throws {
         let (host, port) = try APIServerConfiguration.parseListen(listen)
-        let server = try APIServer(
-            configuration: .init(dataDir: dataDir, host: host, port: port, subjectAlternativeNames: san))
+        var configuration = APIServerConfiguration(
+            dataDir: dataDir, host: host, port: port, subjectAlternativeNames: san)
+        configuration.advertiseAddress = advertiseAddress
+        let server = try APIServer(configuration: configuration)
         try await server.runUntilTerminated()
     }
 }
