@@ -30,28 +30,24 @@ final class DaemonSetController: ServiceLifecycle.Service, Sendable {
 
     /// Watches and reconciles until cancelled or shut down gracefully.
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.queue.follow(self.store, Resources.daemonSet) { [$0.namespace] } }
-                group.addTask {
-                    await self.queue.follow(self.store, Resources.pod) { event in
-                        let controlled = [event.object, event.oldObject].contains {
-                            $0.flatMap { WorkloadPods.controllerUID($0, kind: Self.kind) } != nil
-                        }
-                        return controlled ? [event.namespace] : []
-                    }
-                }
-                group.addTask {
-                    await self.queue.follow(self.store, Resources.node) { event in
+        let store = store
+        await queue.runController(
+            store,
+            following: [
+                (Resources.daemonSet, { @Sendable in [$0.namespace] }),
+                (Resources.pod, WorkloadPods.controlledPodNamespaces(kind: Self.kind)),
+                (
+                    Resources.node,
+                    { @Sendable event in
+                        // A node event that may change where daemon pods belong marks every DaemonSet's namespace.
                         guard event.kind != .modified || Self.placement(event.oldObject) != Self.placement(event.object)
                         else { return [] }
-                        let daemonSets = (try? await self.store.list(Resources.daemonSet, namespace: nil).items) ?? []
+                        let daemonSets = (try? await store.list(Resources.daemonSet, namespace: nil).items) ?? []
                         return daemonSets.compactMap { $0.metadataString("namespace") }
                     }
-                }
-                group.addTask { await self.queue.run { try await self.reconcile(namespace: $0) } }
-            }
-        }
+                ),
+            ]
+        ) { try await self.reconcile(namespace: $0) }
     }
 
     /// What of a node decides which daemon pods it runs: its labels and whether it is Ready.

@@ -29,20 +29,13 @@ final class DeploymentController: ServiceLifecycle.Service, Sendable {
 
     /// Watches and reconciles until cancelled or shut down gracefully.
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await self.queue.follow(self.store, Resources.deployment) { [$0.namespace] } }
-                group.addTask {
-                    await self.queue.follow(self.store, Resources.pod) { event in
-                        let controlled = [event.object, event.oldObject].contains {
-                            $0.flatMap { WorkloadPods.controllerUID($0, kind: Self.kind) } != nil
-                        }
-                        return controlled ? [event.namespace] : []
-                    }
-                }
-                group.addTask { await self.queue.run { try await self.reconcile(namespace: $0) } }
-            }
-        }
+        await queue.runController(
+            store,
+            following: [
+                (Resources.deployment, { @Sendable in [$0.namespace] }),
+                (Resources.pod, WorkloadPods.controlledPodNamespaces(kind: Self.kind)),
+            ]
+        ) { try await self.reconcile(namespace: $0) }
     }
 
     /// Brings the pods and status of every Deployment of one namespace to what their specs call for, and deletes

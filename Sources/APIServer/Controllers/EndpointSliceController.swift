@@ -23,14 +23,9 @@ final class EndpointSliceController: ServiceLifecycle.Service, Sendable {
 
     /// Watches and reconciles until cancelled or shut down gracefully.
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                for resource in [Resources.service, Resources.pod, Resources.endpointSlice] {
-                    group.addTask { await self.queue.follow(self.store, resource) { Self.affected($0) } }
-                }
-                group.addTask { await self.queue.run { try await self.reconcile(namespace: $0) } }
-            }
-        }
+        await queue.runController(
+            store, following: [Resources.service, Resources.pod, Resources.endpointSlice].map { ($0, Self.affected) }
+        ) { try await self.reconcile(namespace: $0) }
     }
 
     /// The namespace an event makes dirty: any Service or pod event, and events of the slices this controller

@@ -1,4 +1,5 @@
 import KubeModel
+import ServiceLifecycle
 import Synchronization
 
 /// The work queue of a level-triggered controller that reconciles one namespace at a time: watches mark
@@ -35,6 +36,25 @@ final class NamespaceQueue: Sendable {
                 for await event in subscription.stream { mark(await affected(event)) }
             } catch {}
             try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Which namespaces an event of a followed resource makes dirty.
+    typealias Affected = @Sendable (ObjectStore.Event) async -> [String]
+
+    /// Runs a controller until cancelled or shut down gracefully: follows each resource with its rule, and
+    /// reconciles the namespaces they mark.
+    func runController(
+        _ store: ObjectStore, following rules: [(ResourceInfo, Affected)],
+        reconcile: @escaping @Sendable (String) async throws -> Void
+    ) async {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for (resource, affected) in rules {
+                    group.addTask { await self.follow(store, resource, affected: affected) }
+                }
+                group.addTask { await self.run(reconcile) }
+            }
         }
     }
 

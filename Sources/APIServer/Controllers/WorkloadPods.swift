@@ -6,6 +6,17 @@ import WeftNet
 /// making a pod from a template, telling whose pod it is, whether it is ready, which to delete first, and kube's
 /// int-or-percentage arithmetic.
 enum WorkloadPods {
+    /// The rule a workload controller follows pods with: an event of a pod that a `kind` controls (before or
+    /// after the change) marks its namespace.
+    static func controlledPodNamespaces(kind: String) -> NamespaceQueue.Affected {
+        { event in
+            let controlled = [event.object, event.oldObject].contains {
+                $0.flatMap { controllerUID($0, kind: kind) } != nil
+            }
+            return controlled ? [event.namespace] : []
+        }
+    }
+
     /// A short stable hash of a pod template (its canonical JSON), used as `pod-template-hash` and
     /// `controller-revision-hash`: lowercase letters and digits, valid in names and label values.
     static func templateHash(_ template: JSONValue) -> String {
