@@ -76,11 +76,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "Lab", dependencies: ["WeftNet"]),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "WeftNet", "Netlink", "KubeModel", "KubeClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "PodPrograms",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "weft",
             dependencies: [
-                "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer",
+                "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "WeftNetTests", dependencies: ["WeftNet"]),
@@ -89,6 +112,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab"]),
         .testTarget(
             name: "KubeClientTests",
             dependencies: [
@@ -104,6 +128,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "Netlink", "KubeModel", "KubeClient", "APIServer", "WeftNet",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "APIServerTests",
             dependencies: [
                 "APIServer", "KubeModel", "WeftNet",
@@ -113,6 +146,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        .testTarget(name: "PodProgramsTests", dependencies: ["PodPrograms"]),
     ],
     swiftLanguageModes: [.v6]
 )

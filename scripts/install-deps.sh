@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
     nftables libnftables1 iproute2 iptables conntrack
     containerd runc containernetworking-plugins
-    busybox-static dnsutils procps util-linux python3 strace
+    busybox-static dnsutils procps util-linux python3 strace iputils-ping
     libsqlite3-dev python3-kubernetes
 )
 

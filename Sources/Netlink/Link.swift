@@ -31,6 +31,10 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     public var bridgeVLANFiltering: Bool?
     /// For a VXLAN device: its VNI (`IFLA_VXLAN_ID`); nil for other links.
     public var vxlanID: UInt32?
+    /// For a VXLAN device: its local underlay address (`IFLA_VXLAN_LOCAL` or `IFLA_VXLAN_LOCAL6`), when it has one.
+    public var vxlanLocal: IPAddress?
+    /// For a VXLAN device: its UDP destination port (`IFLA_VXLAN_PORT`).
+    public var vxlanPort: UInt16?
     /// The interface alias (`IFLA_IFALIAS`, `ip link set … alias`); Weft marks links it owns with it.
     public var alias: String?
 

@@ -71,7 +71,12 @@ extension RouteSocket {
             if let data = linkInfo.nested(Int(IFLA_INFO_DATA)) {
                 switch link.kind {
                 case "bridge": link.bridgeVLANFiltering = data.u8(Int(IFLA_BR_VLAN_FILTERING)).map { $0 != 0 }
-                case "vxlan": link.vxlanID = data.u32(Int(IFLA_VXLAN_ID))
+                case "vxlan":
+                    link.vxlanID = data.u32(Int(IFLA_VXLAN_ID))
+                    link.vxlanLocal = (data[Int(IFLA_VXLAN_LOCAL)] ?? data[Int(IFLA_VXLAN_LOCAL6)]).flatMap {
+                        IPAddress(bytes: $0)
+                    }
+                    link.vxlanPort = data.u16(Int(IFLA_VXLAN_PORT)).map { UInt16(bigEndian: $0) }
                 default: break
                 }
             }

@@ -7,6 +7,9 @@ struct Weft: AsyncParsableCommand {
         commandName: "weft",
         abstract: "Kubernetes networking in Swift: pod network (CNI), an embedded API server, and more to come.",
         version: "0.1.0",
-        subcommands: [Demo.self, CNIInstall.self, APIServerCommand.self]
+        subcommands: [
+            Demo.self, CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
+            AgentCommand.self,
+        ]
     )
 }

@@ -236,7 +236,7 @@ struct ControllerAllocationTests {
 
     @Test func restartKeepsAllocations() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         // 10.96.0.0/28 has 13 allocatable addresses (not the network, the first host, the broadcast).
         let configure: (inout APIServerConfiguration) -> Void = {
             $0.serviceCIDRs = ["10.96.0.0/28"]
@@ -272,7 +272,7 @@ struct ControllerAllocationTests {
 
     @Test func nodePodCIDRs() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         func node(_ name: String, spec: String = "{}") -> String {
             #"{"metadata": {"name": "\#(name)"}, "spec": \#(spec)}"#
         }

@@ -402,7 +402,7 @@ struct ControllerWorkloadTests {
 
     @Test func podsOfMissingOwnersAreCollectedAfterRestart() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         func ownedPod(_ name: String, kind: String, finalizer: Bool = false) -> String {
             let finalizers = finalizer ? #", "finalizers": ["test/hold"]"# : ""
             return """

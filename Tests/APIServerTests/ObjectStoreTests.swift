@@ -18,7 +18,7 @@ import WeftNet
 
     @Test func concurrentWritesCommitTogetherWithoutMixingFailures() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         let path = directory + "/state.db"
         let store = try ObjectStore(path: path)
         let start = await store.resourceVersion

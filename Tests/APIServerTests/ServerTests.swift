@@ -42,7 +42,7 @@ struct ServerTests {
 
     @Test func restartKeepsObjectsPKIAndResourceVersion() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         let (rv, ca, token) = try await withServer(tls: true, authentication: true, dataDir: directory) {
             server, client in
             let created = try await client.request(
@@ -170,7 +170,7 @@ struct ServerTests {
     /// pointing at the advertised address; a restart on another port moves the endpoint, not the Service.
     @Test func kubernetesService() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         var firstPort = 0
         try await withServer(dataDir: directory, configure: { $0.advertiseAddress = "192.0.2.10" }) { server, client in
             firstPort = try #require(server.address?.port)

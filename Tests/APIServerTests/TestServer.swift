@@ -11,7 +11,7 @@ func withServer<T>(
     _ body: (APIServer, TestClient) async throws -> T
 ) async throws -> T {
     let directory = dataDir ?? makeTemporaryDirectory()
-    defer { if dataDir == nil { try? FileManager.default.removeItem(atPath: directory) } }
+    defer { if dataDir == nil { removeTemporaryDirectory(directory) } }
     var configuration = APIServerConfiguration(dataDir: directory, port: 0, tls: tls, authentication: authentication)
     configure(&configuration)
     let server = try APIServer(configuration: configuration)
@@ -24,6 +24,18 @@ func withServer<T>(
     } catch {
         await server.shutdown()
         throw error
+    }
+}
+
+/// Removes a test's data directory. Retries: SQLite may still be deleting its `-wal`/`-shm` files while the
+/// stopped server's database is released, and FileManager gives up at the first file that vanishes under it
+/// (which left directories behind in /tmp).
+func removeTemporaryDirectory(_ path: String) {
+    for _ in 0..<10 {
+        if (try? FileManager.default.removeItem(atPath: path)) != nil || !FileManager.default.fileExists(atPath: path) {
+            return
+        }
+        usleep(20_000)
     }
 }
 

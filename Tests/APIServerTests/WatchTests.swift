@@ -121,7 +121,7 @@ struct WatchTests {
 
     @Test func watchEndsOnShutdownAndSlowWatchersAreDropped() async throws {
         let directory = makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { removeTemporaryDirectory(directory) }
         var configuration = APIServerConfiguration(dataDir: directory, port: 0, tls: false, authentication: false)
         configuration.controllers = false  // only the client's watch is open
         let server = try APIServer(configuration: configuration)

@@ -1,0 +1,94 @@
+import Agent
+import ArgumentParser
+import Glibc
+import KubeClient
+import KubeModel
+import Logging
+import Netlink
+import ServiceLifecycle
+
+/// `weft agent`: this node's inter-node pod routing from Node objects, with `/healthz` and `/metrics`.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Route pod traffic to other nodes (vxlan or host-gw) from Node objects, until SIGTERM.",
+        discussion: """
+            Runs in the node's network namespace. Programs a route per peer node's pod CIDR (host-gw: via the \
+            peer's InternalIP; vxlan: over weft.vxlan4/weft.vxlan6 with FDB and neighbour entries), for IPv4 and \
+            IPv6, and serves GET /healthz and GET /metrics (Prometheus) on --metrics-address.
+            """
+    )
+
+    @Option(help: "kubeconfig file (default: in a pod, its service account; else $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+    @Option(help: "This node's name (default: the hostname).") var nodeName: String?
+    @Option(help: "How to reach other nodes' pods: vxlan or host-gw.") var overlay: OverlayMode = .vxlan
+    @Option(name: .customLong("vxlan-vni"), help: "VXLAN network identifier.")
+    var vxlanVNI: UInt32 = OverlayConfiguration.defaultVNI
+    @Option(help: "VXLAN UDP port.") var vxlanPort: UInt16 = OverlayConfiguration.defaultPort
+    @Option(help: "host:port for /healthz and /metrics (port 0: any).") var metricsAddress = "0.0.0.0:9478"
+
+    func validate() throws {
+        _ = try Self.hostPort(metricsAddress)
+        guard vxlanVNI < 1 << 24 else { throw ValidationError("--vxlan-vni must be below 2^24, got \(vxlanVNI)") }
+        if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name must not be empty") }
+    }
+
+    func run() async throws {
+        let (host, port) = try Self.hostPort(metricsAddress)
+        let name = try nodeName ?? Self.hostname()
+        let socket = try RouteSocket()
+        let client = try KubeClient(configuration: try clientConfiguration())
+        let logger = Logger(label: "weft.agent")
+        let reconciler = OverlayReconciler(
+            nodeName: name, configuration: OverlayConfiguration(mode: overlay, vni: vxlanVNI, port: vxlanPort),
+            kernel: NetlinkOverlayKernel(socket: socket))
+        let metrics = AgentMetrics()
+        let agent = NodeAgent(
+            informer: Informer<Node>(client: client), reconciler: reconciler, metrics: metrics, logger: logger)
+        let server = AgentHTTPServer(
+            host: host, port: port, metrics: metrics, logger: logger,
+            onListening: { bound in
+                logger.notice(
+                    "weft agent running",
+                    metadata: ["node": "\(name)", "overlay": "\(overlay)", "metrics": "\(host):\(bound)"])
+            })
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [agent, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    private func clientConfiguration() throws -> ClientConfiguration {
+        if let kubeconfig { return try KubeConfig.load(path: kubeconfig).clientConfiguration() }
+        if let host = getenv("KUBERNETES_SERVICE_HOST"), host.pointee != 0 {
+            return try ClientConfiguration.inCluster()
+        }
+        return try KubeConfig.load().clientConfiguration()
+    }
+
+    /// Splits `host:port` (IPv6 hosts in brackets; an empty host means all addresses).
+    static func hostPort(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw ValidationError("--metrics-address must be host:port, got '\(text)'") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    private static func hostname() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { throw ValidationError("cannot read the hostname") }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension OverlayMode: ExpressibleByArgument {}
