@@ -90,16 +90,16 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
         var logger = Logger(label: "weft.apiserver")
         logger.logLevel = .warning
         let server: HTTPServerBuilder
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCloseHandler()])
         if let pki {
             let tlsConfiguration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: [
                     .certificate(try NIOSSLCertificate(bytes: Array(pki.servingCertificatePEM.utf8), format: .pem))
                 ],
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.servingKeyPEM.utf8), format: .pem)))
-            server = try .tls(
-                .http1(additionalChannelHandlers: [ConnectionCloseHandler()]), tlsConfiguration: tlsConfiguration)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tlsConfiguration)
         } else {
-            server = .http1(additionalChannelHandlers: [ConnectionCloseHandler()])
+            server = .http1(configuration: http1)
         }
         let (bound, boundContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(

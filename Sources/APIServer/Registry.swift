@@ -329,6 +329,7 @@ struct Registry: Sendable {
 
     /// Deletes one object inside a transaction as a DELETE does (also for the workload controllers): with
     /// finalizers it is only marked.
+    @discardableResult
     static func deleteOne(
         _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue
     ) throws -> JSONValue {

@@ -75,7 +75,7 @@ final class TCPListener: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 64)
         var a = addr.sin6_addr
         inet_ntop(AF_INET6, &a, &text, socklen_t(text.count))
-        let s = String(cString: text)
+        let s = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return s.hasPrefix("::ffff:") ? String(s.dropFirst(7)) : s
     }
 
