@@ -76,7 +76,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Lab", dependencies: ["WeftNet"]),
+        .target(name: "Lab", dependencies: ["WeftNet", "Netlink"]),
         .target(
             name: "Agent",
             dependencies: [
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
         .testTarget(
             name: "KubeClientTests",
             dependencies: [

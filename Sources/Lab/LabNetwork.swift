@@ -1,0 +1,106 @@
+import Foundation
+import Netlink
+import WeftNet
+
+/// Makes and removes a lab's network (`LabTopology`) in the kernel: the root namespace with the underlay bridge,
+/// the machine's veth into it, and one namespace per node and for the client, each on the bridge through a veth
+/// with its underlay addresses. No namespace gets a default route, so nothing can leave the machine.
+///
+/// `delete` removes by name and prefix only — the lab's own namespaces (deleting a namespace destroys the veths
+/// in it, and so their peers) and the machine's `wlINDEXh` link when it carries the lab's alias — so it also
+/// cleans up after a crash halfway through `create`, and never touches another lab's.
+public enum LabNetwork {
+    /// The alias on the machine's veth: which lab it belongs to.
+    public static func hostLinkAlias(_ lab: LabTopology) -> String { "weft-lab:\(lab.name)" }
+
+    /// Creates the whole network; on failure removes what it made and rethrows.
+    public static func create(_ lab: LabTopology) throws {
+        do {
+            try createRoot(lab)
+            for host in lab.nodes + [lab.client] { try attach(host, to: lab) }
+        } catch {
+            try? delete(lab)
+            throw error
+        }
+    }
+
+    /// Removes everything of `lab` that exists. Missing pieces are not an error.
+    public static func delete(_ lab: LabTopology) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: NetNS.namedDirectory)) ?? []
+        for name in names where name.hasPrefix(lab.namespacePrefix) { try NetNS.delete(name: name) }
+        try NetNS.delete(name: lab.rootNamespace)
+        let socket = try RouteSocket()
+        if let link = try socket.link(named: lab.hostLink), link.alias == hostLinkAlias(lab) {
+            try socket.deleteLink(index: link.index)
+        }
+    }
+
+    /// The indexes of the labs whose machine-side link exists (`wlINDEXh` with a lab alias).
+    public static func indexesInUse() throws -> Set<Int> {
+        let links = try RouteSocket().links()
+        return Set(
+            links.compactMap { link in
+                guard link.alias?.hasPrefix("weft-lab:") == true, link.name.hasPrefix("wl"), link.name.hasSuffix("h")
+                else { return nil }
+                return Int(link.name.dropFirst(2).dropLast())
+            })
+    }
+
+    private static func createRoot(_ lab: LabTopology) throws {
+        let root = try NetNS.create(name: lab.rootNamespace)
+        defer { root.close() }
+        let inRoot = try RouteSocket(netns: root)
+        try up("lo", inRoot)
+        try inRoot.addBridge(name: lab.bridge)
+        let bridge = try up(lab.bridge, inRoot)
+
+        let host = try RouteSocket()
+        try host.addVeth(name: lab.hostLink, peerName: lab.hostPort, peerNetNS: root)
+        let port = try up(lab.hostPort, inRoot)
+        try inRoot.setMaster(index: port, master: bridge)
+        guard let hostLink = try host.link(named: lab.hostLink) else { throw LabNetworkError.missingLink(lab.hostLink) }
+        try host.setAlias(index: hostLink.index, alias: hostLinkAlias(lab))
+        try host.addAddress(index: hostLink.index, prefix: IPPrefix(address: lab.hostAddresses.v4, length: 24))
+        try host.addAddress(
+            index: hostLink.index, prefix: IPPrefix(address: lab.hostAddresses.v6, length: 64), noDAD: true)
+        try host.setUp(index: hostLink.index)
+    }
+
+    /// A node or the client: its namespace, a veth from the bridge, its addresses on `eth0`.
+    private static func attach(_ host: LabHost, to lab: LabTopology) throws {
+        let root = try NetNS.open(name: lab.rootNamespace)
+        defer { root.close() }
+        let namespace = try NetNS.create(name: host.namespace)
+        defer { namespace.close() }
+        let inRoot = try RouteSocket(netns: root)
+        try inRoot.addVeth(name: host.bridgePort, peerName: LabHost.underlayInterface, peerNetNS: namespace)
+        guard let bridge = try inRoot.link(named: lab.bridge) else { throw LabNetworkError.missingLink(lab.bridge) }
+        let port = try up(host.bridgePort, inRoot)
+        try inRoot.setMaster(index: port, master: bridge.index)
+
+        let inside = try RouteSocket(netns: namespace)
+        try up("lo", inside)
+        let eth0 = try up(LabHost.underlayInterface, inside)
+        try inside.addAddress(index: eth0, prefix: IPPrefix(address: host.addresses.v4, length: 24))
+        try inside.addAddress(index: eth0, prefix: IPPrefix(address: host.addresses.v6, length: 64), noDAD: true)
+    }
+
+    /// Sets a link up; returns its index.
+    @discardableResult
+    private static func up(_ name: String, _ socket: RouteSocket) throws -> Int32 {
+        guard let link = try socket.link(named: name) else { throw LabNetworkError.missingLink(name) }
+        try socket.setUp(index: link.index)
+        return link.index
+    }
+}
+
+/// A step of building the lab's network that found the kernel in an unexpected state.
+public enum LabNetworkError: Error, Equatable, CustomStringConvertible {
+    case missingLink(String)
+
+    public var description: String {
+        switch self {
+        case .missingLink(let name): "link \(name) is missing right after it was created"
+        }
+    }
+}
