@@ -69,11 +69,16 @@ enum TableConverter {
             return .string(containers.compactMap { $0["image"]?.stringValue }.joined(separator: ","))
         },
         Column(name: "Selector", type: "string", priority: 1) { object, _ in
-            let labels = object["spec"]?["selector"]?["matchLabels"]?.objectValue ?? [:]
-            let text = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }
-            return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+            TableConverter.pairs(object["spec"]?["selector"]?["matchLabels"])
         },
     ]
+
+    /// A string map as kubectl prints selectors: `k=v` sorted by key and comma-joined, `<none>` when empty.
+    static func pairs(_ map: JSONValue?) -> JSONValue {
+        let text = (map?.objectValue ?? [:]).compactMapValues(\.stringValue).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value)" }
+        return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+    }
 
     static func columns(_ resource: ResourceInfo) -> [Column] {
         let name = Column(name: "Name", type: "string", format: "name") { object, _ in
@@ -137,9 +142,7 @@ enum TableConverter {
                 },
                 age,
                 Column(name: "Selector", type: "string", priority: 1) { object, _ in
-                    let selector = object["spec"]?["selector"]?.objectValue?.compactMapValues(\.stringValue) ?? [:]
-                    let text = selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-                    return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+                    TableConverter.pairs(object["spec"]?["selector"])
                 },
             ]
         case "/events":
@@ -208,9 +211,7 @@ enum TableConverter {
                 count("Ready", "numberReady"), count("Up-to-date", "updatedNumberScheduled"),
                 count("Available", "numberAvailable"),
                 Column(name: "Node Selector", type: "string") { object, _ in
-                    let selector = object["spec"]?["template"]?["spec"]?["nodeSelector"]?.objectValue ?? [:]
-                    let text = selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? "")" }
-                    return .string(text.isEmpty ? "<none>" : text.joined(separator: ","))
+                    TableConverter.pairs(object["spec"]?["template"]?["spec"]?["nodeSelector"])
                 },
                 age,
             ] + workloadWideColumns

@@ -17,7 +17,11 @@ public enum LabNetwork {
     public static func create(_ lab: LabTopology) throws {
         do {
             try createRoot(lab)
-            for host in lab.nodes + [lab.client] { try attach(host, to: lab) }
+            let root = try NetNS.open(name: lab.rootNamespace)
+            defer { root.close() }
+            let inRoot = try RouteSocket(netns: root)
+            guard let bridge = try inRoot.link(named: lab.bridge) else { throw LabNetworkError.missingLink(lab.bridge) }
+            for host in lab.nodes + [lab.client] { try attach(host, bridge: bridge.index, inRoot) }
         } catch {
             try? delete(lab)
             throw error
@@ -66,17 +70,14 @@ public enum LabNetwork {
         try host.setUp(index: hostLink.index)
     }
 
-    /// A node or the client: its namespace, a veth from the bridge, its addresses on `eth0`.
-    private static func attach(_ host: LabHost, to lab: LabTopology) throws {
-        let root = try NetNS.open(name: lab.rootNamespace)
-        defer { root.close() }
+    /// A node or the client: its namespace, a veth from the bridge (`inRoot` is a socket in the root namespace),
+    /// its addresses on `eth0`.
+    private static func attach(_ host: LabHost, bridge: Int32, _ inRoot: RouteSocket) throws {
         let namespace = try NetNS.create(name: host.namespace)
         defer { namespace.close() }
-        let inRoot = try RouteSocket(netns: root)
         try inRoot.addVeth(name: host.bridgePort, peerName: LabHost.underlayInterface, peerNetNS: namespace)
-        guard let bridge = try inRoot.link(named: lab.bridge) else { throw LabNetworkError.missingLink(lab.bridge) }
         let port = try up(host.bridgePort, inRoot)
-        try inRoot.setMaster(index: port, master: bridge.index)
+        try inRoot.setMaster(index: port, master: bridge)
 
         let inside = try RouteSocket(netns: namespace)
         try up("lo", inside)

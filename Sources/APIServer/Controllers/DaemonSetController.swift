@@ -87,54 +87,16 @@ final class DaemonSetController: ServiceLifecycle.Service, Sendable {
     /// and deletes the pods of DaemonSets that are gone.
     func reconcile(namespace: String) async throws {
         try await store.transaction { tx in
-            let daemonSets = try tx.list(Resources.daemonSet, namespace: namespace)
-            var owned: [String: [JSONValue]] = [:]
-            for pod in try tx.list(Resources.pod, namespace: namespace) {
-                if let uid = WorkloadPods.controllerUID(pod, kind: Self.kind) { owned[uid, default: []].append(pod) }
+            var nodes: [JSONValue]?  // listed once, and only when a DaemonSet needs them
+            try WorkloadPods.reconcileOwners(&tx, Resources.daemonSet, kind: Self.kind, namespace: namespace) {
+                daemonSet, pods, tx in
+                if nodes == nil { nodes = try tx.list(Resources.node, namespace: nil) }
+                let plan = Self.plan(daemonSet, nodes: nodes ?? [], pods: pods)
+                try WorkloadPods.apply(
+                    owner: daemonSet, Resources.daemonSet, kind: Self.kind, pods: pods, delete: plan.delete,
+                    create: plan.create, prefix: "\(daemonSet.metadataString("name") ?? "")-",
+                    labels: [Self.hashLabel: plan.hash], status: plan.status, &tx)
             }
-            // Garbage collection: the pods whose DaemonSet is gone.
-            let uids = Set(daemonSets.compactMap { $0.metadataString("uid") })
-            for (uid, pods) in owned where !uids.contains(uid) {
-                for pod in pods where !WorkloadPods.isTerminating(pod) {
-                    try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
-                }
-            }
-            let namespaceObject = try tx.get(Resources.namespace, namespace: nil, name: namespace)
-            guard let namespaceObject, namespaceObject.metadataString("deletionTimestamp") == nil,
-                !daemonSets.isEmpty
-            else { return }
-            let nodes = try tx.list(Resources.node, namespace: nil)
-            for daemonSet in daemonSets {
-                guard daemonSet.metadataString("deletionTimestamp") == nil,
-                    case .object? = daemonSet["spec"]?["template"]
-                else { continue }
-                let pods = owned[daemonSet.metadataString("uid") ?? ""] ?? []
-                try Self.apply(Self.plan(daemonSet, nodes: nodes, pods: pods), to: daemonSet, pods: pods, &tx)
-            }
-        }
-    }
-
-    private static func apply(
-        _ plan: Plan, to daemonSet: JSONValue, pods: [JSONValue], _ tx: inout ObjectStore.Transaction
-    ) throws {
-        let namespace = daemonSet.metadataString("namespace") ?? ""
-        let name = daemonSet.metadataString("name") ?? ""
-        for podName in plan.delete {
-            guard let pod = pods.first(where: { $0.metadataString("name") == podName }) else { continue }
-            try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
-        }
-        let template = daemonSet["spec"]?["template"] ?? .object([:])
-        for node in plan.create {
-            let podName = try WorkloadPods.freeName(tx, namespace: namespace, prefix: "\(name)-")
-            let pod = WorkloadPods.pod(
-                template: template, owner: daemonSet, kind: kind, name: podName, labels: [hashLabel: plan.hash],
-                nodeName: node)
-            try tx.put(Resources.pod, namespace: namespace, name: podName, object: pod, old: nil)
-        }
-        var updated = daemonSet
-        updated["status"] = plan.status
-        if updated != daemonSet {
-            try tx.put(Resources.daemonSet, namespace: namespace, name: name, object: updated, old: daemonSet)
         }
     }
 

@@ -43,50 +43,16 @@ final class DeploymentController: ServiceLifecycle.Service, Sendable {
     func reconcile(namespace: String) async throws {
         let now = Registry.timestamp()
         try await store.transaction { tx in
-            let deployments = try tx.list(Resources.deployment, namespace: namespace)
-            var owned: [String: [JSONValue]] = [:]
-            for pod in try tx.list(Resources.pod, namespace: namespace) {
-                if let uid = WorkloadPods.controllerUID(pod, kind: Self.kind) { owned[uid, default: []].append(pod) }
+            try WorkloadPods.reconcileOwners(&tx, Resources.deployment, kind: Self.kind, namespace: namespace) {
+                deployment, pods, tx in
+                let plan = Self.plan(deployment, pods: pods, now: now)
+                try WorkloadPods.apply(
+                    owner: deployment, Resources.deployment, kind: Self.kind, pods: pods, delete: plan.delete,
+                    create: Array(repeating: nil, count: plan.create),
+                    prefix: "\(deployment.metadataString("name") ?? "")-\(plan.hash)-",
+                    labels: [Self.hashLabel: plan.hash],
+                    status: plan.status, &tx)
             }
-            // Garbage collection: the pods whose Deployment is gone.
-            let uids = Set(deployments.compactMap { $0.metadataString("uid") })
-            for (uid, pods) in owned where !uids.contains(uid) {
-                for pod in pods where !WorkloadPods.isTerminating(pod) {
-                    try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
-                }
-            }
-            let namespaceObject = try tx.get(Resources.namespace, namespace: nil, name: namespace)
-            guard let namespaceObject, namespaceObject.metadataString("deletionTimestamp") == nil else { return }
-            for deployment in deployments {
-                guard deployment.metadataString("deletionTimestamp") == nil,
-                    case .object? = deployment["spec"]?["template"]
-                else { continue }
-                let pods = owned[deployment.metadataString("uid") ?? ""] ?? []
-                try Self.apply(Self.plan(deployment, pods: pods, now: now), to: deployment, pods: pods, &tx)
-            }
-        }
-    }
-
-    private static func apply(
-        _ plan: Plan, to deployment: JSONValue, pods: [JSONValue], _ tx: inout ObjectStore.Transaction
-    ) throws {
-        let namespace = deployment.metadataString("namespace") ?? ""
-        let name = deployment.metadataString("name") ?? ""
-        for podName in plan.delete {
-            guard let pod = pods.first(where: { $0.metadataString("name") == podName }) else { continue }
-            try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
-        }
-        let template = deployment["spec"]?["template"] ?? .object([:])
-        for _ in 0..<plan.create {
-            let podName = try WorkloadPods.freeName(tx, namespace: namespace, prefix: "\(name)-\(plan.hash)-")
-            let pod = WorkloadPods.pod(
-                template: template, owner: deployment, kind: kind, name: podName, labels: [hashLabel: plan.hash])
-            try tx.put(Resources.pod, namespace: namespace, name: podName, object: pod, old: nil)
-        }
-        var updated = deployment
-        updated["status"] = plan.status
-        if updated != deployment {
-            try tx.put(Resources.deployment, namespace: namespace, name: name, object: updated, old: deployment)
         }
     }
 

@@ -29,8 +29,7 @@ final class EventTTLController: ServiceLifecycle.Service, Sendable {
     /// Deletes every expired event; returns how many.
     @discardableResult
     func sweep(now: Date = Date()) async throws -> Int {
-        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
-        let cutoff = now.addingTimeInterval(-seconds)
+        let cutoff = now.addingTimeInterval(-(ttl / .seconds(1)))
         return try await store.transaction { tx in
             var deleted = 0
             for event in try tx.list(Resources.event, namespace: nil) where Self.lastSeen(event) ?? now < cutoff {

@@ -43,6 +43,62 @@ enum WorkloadPods {
         return reference["uid"]?.stringValue
     }
 
+    /// The frame of a workload controller's reconcile of one namespace, inside its transaction: groups the pods by
+    /// their controlling owner of `kind`, deletes those whose owner is gone (garbage collection, also of what a
+    /// restart left behind), and — unless the namespace is being deleted — calls `reconcile` for every live owner
+    /// that has a pod template, with the pods it controls.
+    static func reconcileOwners(
+        _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, kind: String, namespace: String,
+        _ reconcile: (JSONValue, [JSONValue], inout ObjectStore.Transaction) throws -> Void
+    ) throws {
+        let owners = try tx.list(resource, namespace: namespace)
+        var owned: [String: [JSONValue]] = [:]
+        for pod in try tx.list(Resources.pod, namespace: namespace) {
+            if let uid = controllerUID(pod, kind: kind) { owned[uid, default: []].append(pod) }
+        }
+        let uids = Set(owners.compactMap { $0.metadataString("uid") })
+        for (uid, pods) in owned where !uids.contains(uid) {
+            for pod in pods where !isTerminating(pod) {
+                try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
+            }
+        }
+        let namespaceObject = try tx.get(Resources.namespace, namespace: nil, name: namespace)
+        guard let namespaceObject, namespaceObject.metadataString("deletionTimestamp") == nil else { return }
+        for owner in owners {
+            guard owner.metadataString("deletionTimestamp") == nil, case .object? = owner["spec"]?["template"]
+            else { continue }
+            try reconcile(owner, owned[owner.metadataString("uid") ?? ""] ?? [], &tx)
+        }
+    }
+
+    /// Carries out a workload plan: deletes the named pods, creates one pod from the owner's template per element
+    /// of `create` (its node, or nil to leave it to the scheduler) named `prefix` + a random suffix, and writes the
+    /// owner's new status when it changed.
+    static func apply(
+        owner: JSONValue, _ resource: ResourceInfo, kind: String, pods: [JSONValue], delete: [String],
+        create: [String?], prefix: String, labels: [String: String], status: JSONValue,
+        _ tx: inout ObjectStore.Transaction
+    ) throws {
+        let namespace = owner.metadataString("namespace") ?? ""
+        for podName in delete {
+            guard let pod = pods.first(where: { $0.metadataString("name") == podName }) else { continue }
+            try Registry.deleteOne(&tx, Resources.pod, namespace: namespace, old: pod)
+        }
+        let template = owner["spec"]?["template"] ?? .object([:])
+        for node in create {
+            let podName = try freeName(tx, namespace: namespace, prefix: prefix)
+            let pod = Self.pod(
+                template: template, owner: owner, kind: kind, name: podName, labels: labels, nodeName: node)
+            try tx.put(Resources.pod, namespace: namespace, name: podName, object: pod, old: nil)
+        }
+        var updated = owner
+        updated["status"] = status
+        if updated != owner {
+            try tx.put(
+                resource, namespace: namespace, name: owner.metadataString("name") ?? "", object: updated, old: owner)
+        }
+    }
+
     /// A new pod of `template` owned by `owner`, ready to store: the template's labels plus `labels`, its
     /// annotations and spec (with `nodeName` when given), and the server-set fields of a create.
     static func pod(
