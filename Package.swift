@@ -76,7 +76,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Lab", dependencies: ["WeftNet", "Netlink"]),
+        .target(
+            name: "Lab",
+            dependencies: [
+                "WeftNet", "Netlink", "CWeftLinux", "NFTables", "KubeModel", "KubeClient", "APIServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Agent",
             dependencies: [
@@ -100,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "weft",
             dependencies: [
-                "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent",
+                "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +119,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
         .testTarget(
             name: "KubeClientTests",
             dependencies: [

@@ -212,7 +212,11 @@ struct APIHandler: HTTPResponder {
         case .delete:
             guard !target.status else { throw Status.methodNotAllowed(method.rawValue, request.uri.path) }
             let body = try await Self.readBody(request, limit: maxBodySize)
-            let options = body.readableBytes == 0 ? nil : try JSONCoding.decode(body.readableBytesView)
+            var options: JSONValue? = body.readableBytes == 0 ? nil : try JSONCoding.decode(body.readableBytesView)
+            if let seconds = query["gracePeriodSeconds"].flatMap(Int64.init) {
+                if options == nil { options = .object([:]) }
+                options?["gracePeriodSeconds"] = .number(Double(seconds))
+            }
             return Self.json(try await registry.delete(resource, namespace: namespace, name: name, options: options))
         default:
             throw Status.methodNotAllowed(method.rawValue, request.uri.path)

@@ -81,7 +81,8 @@ public final class APIServer: ServiceLifecycle.Service, Sendable {
     /// server accepts connections, after writing `DATADIR/kubeconfig`.
     @discardableResult
     public func start() async throws -> Address {
-        let registry = Registry(store: store, admission: Admission(configuration: configuration))
+        var registry = Registry(store: store, admission: Admission(configuration: configuration))
+        registry.gracefulPodDeletion = configuration.gracefulPodDeletion
         try await registry.bootstrap()
         let handler = APIHandler(
             registry: registry, authenticator: credentials?.authenticator, maxBodySize: configuration.maxBodySize,

@@ -36,6 +36,10 @@ public struct APIServerConfiguration: Sendable {
     /// The address the `kubernetes` Service's endpoint points at (kube-apiserver's `--advertise-address`); nil:
     /// the listen address, or 127.0.0.1 when listening on every address.
     public var advertiseAddress: String?
+    /// Deleting a pod bound to a node only marks it (`deletionTimestamp`, `deletionGracePeriodSeconds`) so that the
+    /// node's kubelet can stop its containers and then delete it, as kube-apiserver does. Off by default: with no
+    /// kubelet (a bare `weft apiserver`) such pods would stay Terminating forever; the lab turns it on.
+    public var gracefulPodDeletion = false
     /// How long an Event is kept after it last happened (kube-apiserver's `--event-ttl`).
     public var eventTTL: Duration = .seconds(3600)
 

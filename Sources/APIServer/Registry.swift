@@ -11,6 +11,9 @@ struct Registry: Sendable {
     let store: ObjectStore
     /// Allocations made inside writes (Service IPs and ports, Node pod CIDRs).
     var admission = Admission()
+    /// Whether deleting a pod bound to a node only marks it, for its kubelet to stop it and then delete it (see
+    /// `APIServerConfiguration.gracefulPodDeletion`).
+    var gracefulPodDeletion = false
 
     /// Namespaces that exist from the start and cannot be deleted.
     static let systemNamespaces = ["default", "kube-system", "kube-public"]
@@ -290,8 +293,23 @@ struct Registry: Sendable {
             if options?["propagationPolicy"] == .string("Orphan") || options?["orphanDependents"] == .bool(true) {
                 try Self.orphanPods(&tx, of: old, namespace: namespace)
             }
-            return try Self.deleteOne(&tx, resource, namespace: namespace, old: old)
+            return try Self.deleteOne(
+                &tx, resource, namespace: namespace, old: old, gracePeriod: gracePeriod(resource, old, options))
         }
+    }
+
+    /// How long the kubelet has to stop a pod being deleted, or nil when it is deleted at once: kube-apiserver's
+    /// graceful deletion (pkg/registry/core/pod/strategy.go `CheckGracefulDelete`) applies to pods bound to a node
+    /// and not yet finished; the period is the request's `gracePeriodSeconds`, else the pod's
+    /// `terminationGracePeriodSeconds`, else 30 s. Zero (`kubectl delete --force --grace-period=0`) deletes now.
+    private func gracePeriod(_ resource: ResourceInfo, _ pod: JSONValue, _ options: JSONValue?) -> Int64? {
+        guard gracefulPodDeletion, resource.storageKey == Resources.pod.storageKey,
+            pod["spec"]?["nodeName"]?.stringValue?.isEmpty == false,
+            !["Succeeded", "Failed"].contains(pod["status"]?["phase"]?.stringValue ?? "")
+        else { return nil }
+        let seconds =
+            options?["gracePeriodSeconds"]?.int64Value ?? pod["spec"]?["terminationGracePeriodSeconds"]?.int64Value ?? 30
+        return max(seconds, 0)
     }
 
     /// A deletion with `propagationPolicy: Orphan` (`kubectl delete --cascade=orphan`): the owner's pods lose their
@@ -321,19 +339,35 @@ struct Registry: Sendable {
             for old in try tx.list(resource, namespace: namespace) where filter.matches(old) {
                 let name = old.metadataString("name") ?? ""
                 if resource.storageKey == "/namespaces", Self.systemNamespaces.contains(name) { continue }
-                deleted.append(try Self.deleteOne(&tx, resource, namespace: old.metadataString("namespace"), old: old))
+                deleted.append(
+                    try Self.deleteOne(
+                        &tx, resource, namespace: old.metadataString("namespace"), old: old,
+                        gracePeriod: gracePeriod(resource, old, nil)))
             }
             return Self.listObject(resource, items: deleted, resourceVersion: tx.resourceVersion)
         }
     }
 
     /// Deletes one object inside a transaction as a DELETE does (also for the workload controllers): with
-    /// finalizers it is only marked.
+    /// finalizers it is only marked. With a positive `gracePeriod` (a pod its kubelet must stop first) it is marked
+    /// with `deletionTimestamp` = now + the period and `deletionGracePeriodSeconds`; a later, shorter period
+    /// shortens it, and zero deletes it.
     @discardableResult
     static func deleteOne(
-        _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue
+        _ tx: inout ObjectStore.Transaction, _ resource: ResourceInfo, namespace: String?, old: JSONValue,
+        gracePeriod: Int64? = nil
     ) throws -> JSONValue {
         let name = old.metadataString("name") ?? ""
+        if let gracePeriod, gracePeriod > 0 {
+            if let current = old["metadata"]?["deletionGracePeriodSeconds"]?.int64Value, current <= gracePeriod {
+                return old
+            }
+            var marked = old
+            marked.setValue(
+                .string(timestamp(Date().addingTimeInterval(Double(gracePeriod)))), at: ["metadata", "deletionTimestamp"])
+            marked.setValue(.number(Double(gracePeriod)), at: ["metadata", "deletionGracePeriodSeconds"])
+            return try tx.put(resource, namespace: namespace, name: name, object: marked, old: old)
+        }
         let finalizers = old["metadata"]?["finalizers"]?.arrayValue ?? []
         if !finalizers.isEmpty {
             if old.metadataString("deletionTimestamp") != nil { return old }
