@@ -38,7 +38,7 @@ public struct Credentials: Sendable {
     }
 
     /// A kubeconfig for `server` with the CA (nil: plain HTTP) and a bearer token.
-    static func kubeconfig(server: String, caPEM: String?, token: String, user: String = "admin") -> String {
+    public static func kubeconfig(server: String, caPEM: String?, token: String, user: String = "admin") -> String {
         var cluster = "    server: \(server)\n"
         if let caPEM {
             cluster = "    certificate-authority-data: \(Data(caPEM.utf8).base64EncodedString())\n" + cluster

@@ -155,7 +155,7 @@ public actor ObjectStore {
                     }))
             if !flushScheduled {
                 flushScheduled = true
-                Task { await self.flushPendingWrites() }
+                Task { self.flushPendingWrites() }
             }
         }
     }

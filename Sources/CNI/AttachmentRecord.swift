@@ -14,6 +14,8 @@ public struct AttachmentRecord: Sendable, Codable, Hashable {
     /// Container addresses with the prefix length of their subnet.
     public var ips: [IPPrefix]
     public var masquerade: Bool
+    /// The network's `nonMasqueradeCIDRs` at ADD: destinations exempt from the masquerade.
+    public var nonMasqueradeCIDRs: [IPPrefix]
     public var portMappings: [PortMapping]
     public var containerMAC: String?
     public var macspoofchk: Bool
@@ -22,8 +24,8 @@ public struct AttachmentRecord: Sendable, Codable, Hashable {
 
     public init(
         network: String, containerID: String, ifname: String, netns: String, mode: NetworkMode, bridge: String?,
-        hostVeth: String, ips: [IPPrefix], masquerade: Bool, portMappings: [PortMapping], containerMAC: String?,
-        macspoofchk: Bool, resultJSON: JSONValue?
+        hostVeth: String, ips: [IPPrefix], masquerade: Bool, nonMasqueradeCIDRs: [IPPrefix],
+        portMappings: [PortMapping], containerMAC: String?, macspoofchk: Bool, resultJSON: JSONValue?
     ) {
         self.network = network
         self.containerID = containerID
@@ -34,10 +36,30 @@ public struct AttachmentRecord: Sendable, Codable, Hashable {
         self.hostVeth = hostVeth
         self.ips = ips
         self.masquerade = masquerade
+        self.nonMasqueradeCIDRs = nonMasqueradeCIDRs
         self.portMappings = portMappings
         self.containerMAC = containerMAC
         self.macspoofchk = macspoofchk
         self.resultJSON = resultJSON
+    }
+
+    /// Records written before `nonMasqueradeCIDRs` existed have no such key: they exempt no extra destination.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        network = try c.decode(String.self, forKey: .network)
+        containerID = try c.decode(String.self, forKey: .containerID)
+        ifname = try c.decode(String.self, forKey: .ifname)
+        netns = try c.decode(String.self, forKey: .netns)
+        mode = try c.decode(NetworkMode.self, forKey: .mode)
+        bridge = try c.decodeIfPresent(String.self, forKey: .bridge)
+        hostVeth = try c.decode(String.self, forKey: .hostVeth)
+        ips = try c.decode([IPPrefix].self, forKey: .ips)
+        masquerade = try c.decode(Bool.self, forKey: .masquerade)
+        nonMasqueradeCIDRs = try c.decodeIfPresent([IPPrefix].self, forKey: .nonMasqueradeCIDRs) ?? []
+        portMappings = try c.decode([PortMapping].self, forKey: .portMappings)
+        containerMAC = try c.decodeIfPresent(String.self, forKey: .containerMAC)
+        macspoofchk = try c.decode(Bool.self, forKey: .macspoofchk)
+        resultJSON = try c.decodeIfPresent(JSONValue.self, forKey: .resultJSON)
     }
 }
 

@@ -90,21 +90,39 @@ public enum HostRules {
         return tx
     }
 
-    /// The elements a network needs while it has pods: masquerade of its subnets (`ipMasq`). They are keyed by
-    /// subnet, not by pod, so pods come and go without touching them (deleting an element costs the kernel
-    /// 10–15 ms here; adding an existing one is free). Their comment is the network's name.
+    /// The elements a network needs while it has pods: masquerade of its subnets (`ipMasq`), and the exemption of
+    /// traffic from each subnet to itself and to the network's `nonMasqueradeCIDRs` (`subnet . destination`).
+    /// They are keyed by subnet, not by pod, so pods come and go without touching them (deleting an element costs
+    /// the kernel 10–15 ms here; adding an existing one is free). Their comment is the network's name.
     public static func networkElements(for r: AttachmentRecord) -> [Element] {
         guard r.masquerade else { return [] }
         var out: [Element] = []
         for subnet in Set(r.ips.map(\.network)).sorted(by: { $0.address < $1.address }) {
             let v = subnet.family == .v4 ? "4" : "6"
             out.append(Element(family: .inet, table: table, set: "masq\(v)", key: "\(subnet)", comment: r.network))
-            out.append(
-                Element(
-                    family: .inet, table: table, set: "masq\(v)-exempt", key: "\(subnet) . \(subnet)",
-                    comment: r.network))
+            for destination in exemptDestinations(from: subnet, nonMasqueradeCIDRs: r.nonMasqueradeCIDRs) {
+                out.append(
+                    Element(
+                        family: .inet, table: table, set: "masq\(v)-exempt", key: "\(subnet) . \(setKey(destination))",
+                        comment: r.network))
+            }
         }
         return out
+    }
+
+    /// The destinations traffic from `subnet` keeps its source address towards: the subnet itself and the CIDRs
+    /// of its family, leaving out any that another of them contains. Nested intervals must not go into the
+    /// exempt set: the kernel refuses an element that starts inside another (`File exists`), as
+    /// `10.244.0.0/24 . 10.244.0.0/16` does beside `10.244.0.0/24 . 10.244.0.0/24`.
+    static func exemptDestinations(from subnet: IPPrefix, nonMasqueradeCIDRs: [IPPrefix]) -> [IPPrefix] {
+        let all = Set([subnet] + nonMasqueradeCIDRs.filter { $0.family == subnet.family })
+        return all.filter { d in !all.contains { $0 != d && $0.length <= d.length && $0.contains(d.address) } }
+            .sorted { $0.address < $1.address }
+    }
+
+    /// A prefix as nft lists a set's key: a single address without `/32` or `/128`.
+    static func setKey(_ p: IPPrefix) -> String {
+        p.length == p.family.bitWidth ? "\(p.address)" : "\(p)"
     }
 
     /// The elements that carry one pod's rules: its hostPorts and its MAC check. Their comment is the owner tag.
@@ -198,20 +216,23 @@ public enum HostRules {
         removeElements(records.flatMap(podElements(for:)), skeleton: withSkeleton)
     }
 
-    /// Masquerade elements already in the kernel whose subnets overlap `r`'s network subnets, which an interval
-    /// set cannot hold beside them: those of `r`'s own network (left from an earlier subnet: to be replaced) and
-    /// those of other networks (a conflict to report).
+    /// Masquerade elements already in the kernel whose subnets overlap `r`'s network subnets and that `r` does not
+    /// want, which an interval set may not hold beside `r`'s: those of `r`'s own network (left from an earlier
+    /// subnet or `nonMasqueradeCIDRs`: to be replaced) and those of other networks (a conflict to report).
     public static func overlappingNetworkElements(in backend: any NFTablesBackend, for r: AttachmentRecord) throws
         -> (own: [Element], foreign: [Element])
     {
         var own: [Element] = []
         var foreign: [Element] = []
-        for wanted in networkElements(for: r) {
-            guard let subnet = IPPrefix(wanted.key.split(separator: " ").first ?? "") else { continue }
-            for e in try backend.listElements(family: .inet, table: table, set: wanted.set) where e.key != wanted.key {
-                guard let have = IPPrefix(e.key.split(separator: " ").first ?? ""), have.overlaps(subnet) else {
-                    continue
-                }
+        let wanted = networkElements(for: r)
+        for set in Set(wanted.map(\.set)).sorted() {
+            let mine = wanted.filter { $0.set == set }
+            let keys = Set(mine.map(\.key))
+            let subnets = mine.compactMap { IPPrefix($0.key.split(separator: " ").first ?? "") }
+            for e in try backend.listElements(family: .inet, table: table, set: set) where !keys.contains(e.key) {
+                guard let have = IPPrefix(e.key.split(separator: " ").first ?? ""),
+                    subnets.contains(where: have.overlaps)
+                else { continue }
                 if e.comment == r.network { own.append(e) } else { foreign.append(e) }
             }
         }

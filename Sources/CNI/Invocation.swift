@@ -64,15 +64,20 @@ struct Invocation {
         }
     }
 
-    /// Installs an attachment's rules. If its network's masquerade subnet overlaps one in the kernel, an older
-    /// subnet of the same network is replaced; another network's is a configuration error that names both.
+    /// Installs an attachment's rules. If its network's masquerade elements overlap some in the kernel (nft
+    /// reports `interval overlaps` for a subnet, `File exists` for an exemption starting inside another), an older
+    /// subnet or exemption of the same network is replaced; another network's is a configuration error that names
+    /// both. `File exists` without such elements is another conflict (a hostPort taken) and is reported as it is.
     private func installRules(_ record: AttachmentRecord) throws {
         do {
             try HostRules.apply(makeBackend()) { HostRules.addTransaction(record, skeleton: $0) }
             return
-        } catch let e as NFTablesError where e.code == .overlap {
+        } catch let e as NFTablesError where e.code == .overlap || e.code == .exists {
             let backend = makeBackend()
             let (own, foreign) = try HostRules.overlappingNetworkElements(in: backend, for: record)
+            if e.code == .exists, own.isEmpty, foreign.isEmpty {
+                throw CNIError(.nftables, "install rules for \(env.containerID): \(e)")
+            }
             if let other = foreign.first {
                 let mine = HostRules.networkElements(for: record).first?.key ?? "?"
                 throw CNIError(
@@ -115,7 +120,8 @@ struct Invocation {
             var record = AttachmentRecord(
                 network: config.name, containerID: env.containerID, ifname: env.ifname, netns: env.netns,
                 mode: config.mode, bridge: config.mode == .bridge ? config.bridge : nil, hostVeth: made.hostVeth,
-                ips: allocated.ips.map(\.address), masquerade: config.ipMasq, portMappings: config.portMappings,
+                ips: allocated.ips.map(\.address), masquerade: config.ipMasq,
+                nonMasqueradeCIDRs: config.nonMasqueradeCIDRs, portMappings: config.portMappings,
                 containerMAC: made.containerMAC, macspoofchk: config.macspoofchk, resultJSON: nil)
             if HostRules.needsRules(record) {
                 try installRules(record)
@@ -162,7 +168,8 @@ struct Invocation {
             rules = AttachmentRecord(
                 network: config.name, containerID: env.containerID, ifname: env.ifname, netns: env.netns,
                 mode: config.mode, bridge: nil, hostVeth: hostVeth, ips: ips, masquerade: config.ipMasq,
-                portMappings: config.portMappings, containerMAC: nil, macspoofchk: false, resultJSON: nil)
+                nonMasqueradeCIDRs: config.nonMasqueradeCIDRs, portMappings: config.portMappings, containerMAC: nil,
+                macspoofchk: false, resultJSON: nil)
         }
         if let rules, HostRules.hasPodRules(rules) {
             try nft("remove rules of \(env.containerID)") { HostRules.removeTransaction([rules], skeleton: $0) }
@@ -279,8 +286,9 @@ struct Invocation {
                             network: config.name, containerID: a.containerID, ifname: a.ifname, netns: "",
                             mode: config.mode, bridge: nil,
                             hostVeth: HostVethName.make(containerID: a.containerID, ifname: a.ifname),
-                            ips: subnetsFor(rs.map(\.ip)), masquerade: config.ipMasq, portMappings: [],
-                            containerMAC: nil, macspoofchk: false, resultJSON: nil))
+                            ips: subnetsFor(rs.map(\.ip)), masquerade: config.ipMasq,
+                            nonMasqueradeCIDRs: config.nonMasqueradeCIDRs, portMappings: [], containerMAC: nil,
+                            macspoofchk: false, resultJSON: nil))
                 }
             } else {
                 do {

@@ -79,6 +79,9 @@ public struct NetworkConfig: Sendable {
     public var isDefaultGateway = false
     public var forceAddress = false
     public var ipMasq = false
+    /// Destinations the pods' traffic keeps its source address towards under `ipMasq`, besides the pod's own
+    /// subnet: the cluster's pod networks (`nonMasqueradeCIDRs`, as Flannel and kubenet's `nonMasqueradeCIDR`).
+    public var nonMasqueradeCIDRs: [IPPrefix] = []
     public var mtu: Int?
     public var hairpinMode = false
     public var promiscMode = false
@@ -120,6 +123,26 @@ public struct NetworkConfig: Sendable {
             }
             return Int(n)
         }
+        func prefixes(_ k: String) throws -> [IPPrefix] {
+            guard let v = o[k], v != .null else { return [] }
+            guard case .array(let items) = v else {
+                throw CNIError(.invalidConfig, "'\(k)' must be an array of CIDR strings")
+            }
+            return try items.map { item in
+                guard case .string(let s) = item else {
+                    throw CNIError(.invalidConfig, "'\(k)' must be an array of CIDR strings")
+                }
+                guard let p = IPPrefix(s), s.contains("/") else {
+                    throw CNIError(.invalidConfig, "'\(k)': '\(s)' is not a CIDR prefix")
+                }
+                guard p.isNetworkAddress else {
+                    throw CNIError(
+                        .invalidConfig,
+                        "'\(k)': '\(s)' is not a network address (has host bits set); did you mean \(p.network)?")
+                }
+                return p
+            }
+        }
         guard let version = try string("cniVersion") else {
             throw CNIError(.invalidConfig, "network configuration has no 'cniVersion'")
         }
@@ -150,6 +173,7 @@ public struct NetworkConfig: Sendable {
         c.isGateway = try bool("isGateway") || c.isDefaultGateway
         c.forceAddress = try bool("forceAddress")
         c.ipMasq = try bool("ipMasq")
+        c.nonMasqueradeCIDRs = try prefixes("nonMasqueradeCIDRs")
         c.hairpinMode = try bool("hairpinMode")
         c.promiscMode = try bool("promiscMode")
         c.macspoofchk = try bool("macspoofchk")

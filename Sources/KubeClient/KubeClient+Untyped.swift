@@ -49,10 +49,16 @@ extension KubeClient {
         return try decode(JSONValue.self, response, .PATCH, path)
     }
 
-    /// `DELETE` an object; returns what the server answered (the object, or a Status).
+    /// `DELETE` an object; returns what the server answered (the object, or a Status). `options` is a meta/v1
+    /// DeleteOptions body (`gracePeriodSeconds`, `preconditions`, `propagationPolicy`).
     @discardableResult
-    public func delete(_ resource: ResourceInfo, name: String, namespace: String? = nil) async throws -> JSONValue {
+    public func delete(
+        _ resource: ResourceInfo, name: String, namespace: String? = nil, options: JSONValue? = nil
+    ) async throws -> JSONValue {
         let path = objectPath(resource, name: name, namespace: namespace)
-        return try decode(JSONValue.self, try await send(.DELETE, path), .DELETE, path)
+        let body = options.map { $0.serialized() }
+        let response = try await send(
+            .DELETE, path, body: body, contentType: body == nil ? nil : "application/json")
+        return try decode(JSONValue.self, response, .DELETE, path)
     }
 }

@@ -64,12 +64,14 @@ public struct PodSpec: FieldCodable {
     ]
 }
 
-/// core/v1 Container: name, image, command, ports and the readiness probe (kept as JSON).
+/// core/v1 Container: name, image, command, environment, ports and the readiness probe (kept as JSON).
 public struct Container: FieldCodable {
     public var name: String = ""
     public var image: String?
     public var command: [String]?
     public var args: [String]?
+    public var workingDir: String?
+    public var env: [EnvVar]?
     public var ports: [ContainerPort]?
     public var readinessProbe: JSONValue?
     public var unknown = UnknownFields()
@@ -89,7 +91,28 @@ public struct Container: FieldCodable {
 
     public static let fields: [CodingField<Self>] = [
         .value("name", \.name), .optional("image", \.image), .optional("command", \.command),
-        .optional("args", \.args), .optional("ports", \.ports), .optional("readinessProbe", \.readinessProbe),
+        .optional("args", \.args), .optional("workingDir", \.workingDir), .optional("env", \.env),
+        .optional("ports", \.ports), .optional("readinessProbe", \.readinessProbe),
+    ]
+}
+
+/// core/v1 EnvVar: a literal `value`, or `valueFrom` (kept as JSON: fieldRef, configMapKeyRef, …).
+public struct EnvVar: FieldCodable {
+    public var name: String = ""
+    public var value: String?
+    public var valueFrom: JSONValue?
+    public var unknown = UnknownFields()
+
+    public init() {}
+
+    public init(name: String, value: String? = nil, valueFrom: JSONValue? = nil) {
+        self.name = name
+        self.value = value
+        self.valueFrom = valueFrom
+    }
+
+    public static let fields: [CodingField<Self>] = [
+        .value("name", \.name), .optional("value", \.value), .optional("valueFrom", \.valueFrom),
     ]
 }
 

@@ -39,6 +39,27 @@ public enum LabNetwork {
         }
     }
 
+    /// The index of the lab named `name` from its machine-side link's alias, when the link exists.
+    public static func index(ofLabNamed name: String) throws -> Int? {
+        let alias = "weft-lab:\(name)"
+        return try RouteSocket().links().first { $0.alias == alias && $0.name.hasPrefix("wl") && $0.name.hasSuffix("h") }
+            .flatMap { Int($0.name.dropFirst(2).dropLast()) }
+    }
+
+    /// Adds one host (a node added with `weft lab node add`) to a running lab's underlay.
+    public static func add(_ host: LabHost, to lab: LabTopology) throws {
+        let root = try NetNS.open(name: lab.rootNamespace)
+        defer { root.close() }
+        let inRoot = try RouteSocket(netns: root)
+        guard let bridge = try inRoot.link(named: lab.bridge) else { throw LabNetworkError.missingLink(lab.bridge) }
+        do {
+            try attach(host, bridge: bridge.index, inRoot)
+        } catch {
+            try? NetNS.delete(name: host.namespace)
+            throw error
+        }
+    }
+
     /// The indexes of the labs whose machine-side link exists (`wlINDEXh` with a lab alias).
     public static func indexesInUse() throws -> Set<Int> {
         let links = try RouteSocket().links()

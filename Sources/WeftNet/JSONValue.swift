@@ -60,6 +60,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    public var doubleValue: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
     public var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }
         return nil

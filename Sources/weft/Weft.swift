@@ -9,7 +9,7 @@ struct Weft: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Demo.self, CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
-            AgentCommand.self,
+            AgentCommand.self, LabCommand.self,
         ]
     )
 }

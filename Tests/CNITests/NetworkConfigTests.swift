@@ -26,6 +26,31 @@ import WeftNet
         #expect(c.mtu == nil && c.vlan == nil && c.ipam == nil)
     }
 
+    @Test func nonMasqueradeCIDRsOfBothFamilies() throws {
+        #expect(try parse(#"{"cniVersion":"1.1.0","name":"n"}"#).nonMasqueradeCIDRs.isEmpty)
+        let c = try parse(
+            #"{"cniVersion":"1.1.0","name":"n","ipMasq":true,"nonMasqueradeCIDRs":["10.244.0.0/16","fd00:10:244::/56"]}"#
+        )
+        #expect(c.nonMasqueradeCIDRs == [IPPrefix("10.244.0.0/16")!, IPPrefix("fd00:10:244::/56")!])
+    }
+
+    @Test(arguments: [
+        (#""10.244.0.0/16""#, "'nonMasqueradeCIDRs' must be an array of CIDR strings"),
+        (#"[16]"#, "'nonMasqueradeCIDRs' must be an array of CIDR strings"),
+        (#"["10.244.0.0/16","banana"]"#, "'nonMasqueradeCIDRs': 'banana' is not a CIDR prefix"),
+        (#"["10.244.0.1"]"#, "'nonMasqueradeCIDRs': '10.244.0.1' is not a CIDR prefix"),
+        (#"["10.244.0.0/33"]"#, "'nonMasqueradeCIDRs': '10.244.0.0/33' is not a CIDR prefix"),
+        (
+            #"["10.244.1.0/16"]"#,
+            "'nonMasqueradeCIDRs': '10.244.1.0/16' is not a network address (has host bits set); did you mean 10.244.0.0/16?"
+        ),
+    ])
+    func badNonMasqueradeCIDRsNameTheKey(value: String, message: String) {
+        #expect(throws: CNIError(.invalidConfig, message)) {
+            try parse(#"{"cniVersion":"1.1.0","name":"n","ipMasq":true,"nonMasqueradeCIDRs":"# + value + "}")
+        }
+    }
+
     @Test func isDefaultGatewayImpliesIsGateway() throws {
         let c = try parse(#"{"cniVersion":"1.0.0","name":"n","type":"weft-cni","isDefaultGateway":true}"#)
         #expect(c.isGateway)

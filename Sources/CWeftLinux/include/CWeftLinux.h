@@ -35,4 +35,63 @@ static inline int weft_mnt_detach(void) { return MNT_DETACH; }
 static inline int weft_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
 static inline int weft_unshare(int flags) { return (int)syscall(SYS_unshare, flags); }
 
+// Starting a child process inside namespaces (shim.c). posix_spawn cannot enter a namespace and Swift code must
+// not run between fork and exec in a multithreaded process, so the whole child side is C.
+
+/// What `weft_spawn` sets up in the child before `execve`. A descriptor of -1 means "none" (for the standard
+/// streams: `/dev/null`); a NULL string means "leave as is".
+struct weft_spawn_attr {
+    /// An open network namespace file (`/run/netns/NAME`, `/proc/PID/ns/net`) to join with setns, or -1.
+    int netns_fd;
+    /// Descriptors that become the child's 0, 1 and 2, or -1 for `/dev/null`. The caller keeps ownership.
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    /// Non-zero: the child starts a new session (setsid) and so has no controlling terminal.
+    int new_session;
+    /// A file bind-mounted onto /etc/resolv.conf, or NULL. Either file makes the child unshare its mount
+    /// namespace (with propagation from the parent's but not back) first.
+    const char *resolv_conf;
+    /// A file bind-mounted onto /etc/hosts, or NULL.
+    const char *hosts_file;
+    /// The hostname in a new UTS namespace of the child's own, or NULL to share the parent's.
+    const char *hostname;
+    /// The child's working directory, or NULL to inherit the parent's.
+    const char *working_dir;
+};
+
+/// The steps of `weft_spawn`, reported in `*failed_step`; `weft_spawn_step_name` names them.
+enum {
+    WEFT_SPAWN_STEP_PIPE = 1,
+    WEFT_SPAWN_STEP_FORK,
+    WEFT_SPAWN_STEP_REPORT,
+    WEFT_SPAWN_STEP_SETSID,
+    WEFT_SPAWN_STEP_SETNS,
+    WEFT_SPAWN_STEP_UNSHARE_MOUNT,
+    WEFT_SPAWN_STEP_MOUNT_SLAVE,
+    WEFT_SPAWN_STEP_MOUNT_RESOLV_CONF,
+    WEFT_SPAWN_STEP_MOUNT_HOSTS,
+    WEFT_SPAWN_STEP_UNSHARE_UTS,
+    WEFT_SPAWN_STEP_SETHOSTNAME,
+    WEFT_SPAWN_STEP_CHDIR,
+    WEFT_SPAWN_STEP_STDIO,
+    WEFT_SPAWN_STEP_EXECVE,
+};
+
+/// Forks a child that resets its signal mask and dispositions, applies `attr` (in this order: setsid, setns,
+/// the private mount namespace and its bind mounts, the UTS namespace and hostname, chdir, the standard
+/// streams), closes every other descriptor and executes `path` (no PATH lookup) with `argv` and `envp`.
+/// Between fork and exec the child makes only async-signal-safe calls, so any multithreaded parent may call this.
+///
+/// Returns the child's pid once `execve` has succeeded. On failure returns -1 with `*failed_step` (a
+/// `WEFT_SPAWN_STEP_*`) and `*failed_errno` set; a child that failed has been reaped already.
+pid_t weft_spawn(const char *path, char *const argv[], char *const envp[], const struct weft_spawn_attr *attr,
+                 int *failed_step, int *failed_errno);
+
+/// A short name for a `WEFT_SPAWN_STEP_*` value, e.g. "setns", "mount /etc/resolv.conf".
+const char *weft_spawn_step_name(int step);
+
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends are closed on exec (pipe2 is a GNU extension Swift does not see).
+int weft_pipe_cloexec(int fds[2]);
+
 #endif
