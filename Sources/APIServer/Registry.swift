@@ -308,7 +308,8 @@ struct Registry: Sendable {
             !["Succeeded", "Failed"].contains(pod["status"]?["phase"]?.stringValue ?? "")
         else { return nil }
         let seconds =
-            options?["gracePeriodSeconds"]?.int64Value ?? pod["spec"]?["terminationGracePeriodSeconds"]?.int64Value ?? 30
+            options?["gracePeriodSeconds"]?.int64Value ?? pod["spec"]?["terminationGracePeriodSeconds"]?.int64Value
+            ?? 30
         return max(seconds, 0)
     }
 
@@ -364,7 +365,8 @@ struct Registry: Sendable {
             }
             var marked = old
             marked.setValue(
-                .string(timestamp(Date().addingTimeInterval(Double(gracePeriod)))), at: ["metadata", "deletionTimestamp"])
+                .string(timestamp(Date().addingTimeInterval(Double(gracePeriod)))),
+                at: ["metadata", "deletionTimestamp"])
             marked.setValue(.number(Double(gracePeriod)), at: ["metadata", "deletionGracePeriodSeconds"])
             return try tx.put(resource, namespace: namespace, name: name, object: marked, old: old)
         }

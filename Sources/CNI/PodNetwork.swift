@@ -167,6 +167,11 @@ final class PodNetwork {
             } catch let e as NetlinkError where e.isExists {
                 // Another ADD made it first.
             }
+            // No duplicate address detection on the bridge's link-local address: while it is tentative (a second
+            // or more) the node cannot resolve its pods' IPv6 neighbours for forwarded packets (the kernel sends
+            // neighbour solicitations for them from a link-local address), so a new node's first pods would be
+            // unreachable over IPv6 for that long. Missing IPv6 support is not an error.
+            try? Sysctl.write("net/ipv6/conf/\(config.bridge)/accept_dad", "0")
             link = try host.link(named: config.bridge)
             // Mark it as ours, so GC may remove it once no pod uses it.
             if let l = link, l.alias == nil { try host.setAlias(index: l.index, alias: Self.bridgeAlias) }

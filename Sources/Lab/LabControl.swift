@@ -193,7 +193,9 @@ public enum LabControl {
         try requireRoot()
         guard var spec = try LabSpec.load(name: name), isRunning(spec) else { throw LabControlError.noSuchLab(name) }
         guard (1...LabTopology.maximumNodes).contains(number) else { throw LabError.invalidNodeCount(number) }
-        guard !spec.nodes.contains(number) else { throw LabControlError.invalid("node-\(number) is already in lab \(name)") }
+        guard !spec.nodes.contains(number) else {
+            throw LabControlError.invalid("node-\(number) is already in lab \(name)")
+        }
         spec.nodes.append(number)
         try LabNetwork.add(spec.topology.node(number), to: spec.topology)
         try spec.save()

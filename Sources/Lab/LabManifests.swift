@@ -70,7 +70,8 @@ public struct LabManifests: Sendable {
 
     /// Creates each object, or replaces it when it exists (namespaces first, so objects in them can be created).
     public func apply(with client: KubeClient, progress: (String) -> Void) async throws {
-        let ordered = items.filter { $0.resource.kind == "Namespace" } + items.filter { $0.resource.kind != "Namespace" }
+        let ordered =
+            items.filter { $0.resource.kind == "Namespace" } + items.filter { $0.resource.kind != "Namespace" }
         for item in ordered {
             do {
                 _ = try await client.create(item.resource, item.object, namespace: item.namespace)

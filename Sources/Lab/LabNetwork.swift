@@ -42,8 +42,10 @@ public enum LabNetwork {
     /// The index of the lab named `name` from its machine-side link's alias, when the link exists.
     public static func index(ofLabNamed name: String) throws -> Int? {
         let alias = "weft-lab:\(name)"
-        return try RouteSocket().links().first { $0.alias == alias && $0.name.hasPrefix("wl") && $0.name.hasSuffix("h") }
-            .flatMap { Int($0.name.dropFirst(2).dropLast()) }
+        return try RouteSocket().links().first {
+            $0.alias == alias && $0.name.hasPrefix("wl") && $0.name.hasSuffix("h")
+        }
+        .flatMap { Int($0.name.dropFirst(2).dropLast()) }
     }
 
     /// Adds one host (a node added with `weft lab node add`) to a running lab's underlay.
@@ -74,6 +76,7 @@ public enum LabNetwork {
     private static func createRoot(_ lab: LabTopology) throws {
         let root = try NetNS.create(name: lab.rootNamespace)
         defer { root.close() }
+        try withoutDAD(root)
         let inRoot = try RouteSocket(netns: root)
         try up("lo", inRoot)
         try inRoot.addBridge(name: lab.bridge)
@@ -96,6 +99,7 @@ public enum LabNetwork {
     private static func attach(_ host: LabHost, bridge: Int32, _ inRoot: RouteSocket) throws {
         let namespace = try NetNS.create(name: host.namespace)
         defer { namespace.close() }
+        try withoutDAD(namespace)
         try inRoot.addVeth(name: host.bridgePort, peerName: LabHost.underlayInterface, peerNetNS: namespace)
         let port = try up(host.bridgePort, inRoot)
         try inRoot.setMaster(index: port, master: bridge)
@@ -105,6 +109,16 @@ public enum LabNetwork {
         let eth0 = try up(LabHost.underlayInterface, inside)
         try inside.addAddress(index: eth0, prefix: IPPrefix(address: host.addresses.v4, length: 24))
         try inside.addAddress(index: eth0, prefix: IPPrefix(address: host.addresses.v6, length: 64), noDAD: true)
+    }
+
+    /// No duplicate address detection for the links made in `namespace` from now on: every lab address is unique
+    /// by construction, and a tentative link-local address keeps a node from resolving neighbours for the packets
+    /// it forwards (pods' first cross-node IPv6 packets would be lost for a second or more).
+    private static func withoutDAD(_ namespace: NetNS) throws {
+        try namespace.run {
+            try Sysctl.write("net/ipv6/conf/default/accept_dad", "0")
+            try Sysctl.write("net/ipv6/conf/all/accept_dad", "0")
+        }
     }
 
     /// Sets a link up; returns its index.

@@ -234,7 +234,8 @@ struct LabCommand: AsyncParsableCommand {
 
     struct NodeCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "node", abstract: "Add or remove a node of a running lab.", subcommands: [Add.self, Remove.self])
+            commandName: "node", abstract: "Add or remove a node of a running lab.",
+            subcommands: [Add.self, Remove.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a node (node-N) and wait until it is Ready.")

@@ -11,12 +11,16 @@ import WeftNet
     static func pod(_ name: String, node: String?, grace: Int? = nil) -> String {
         let nodeName = node.map { #","nodeName":"\#($0)""# } ?? ""
         let period = grace.map { #","terminationGracePeriodSeconds":\#($0)"# } ?? ""
-        return #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\#(name)"},"spec":{"containers":[{"name":"c","image":"x"}]\#(nodeName)\#(period)}}"#
+        return
+            #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\#(name)"},"spec":{"containers":[{"name":"c","image":"x"}]\#(nodeName)\#(period)}}"#
     }
 
     @Test func boundPodsAreMarkedThenDeletedAtZero() async throws {
-        try await withServer(configure: { $0.gracefulPodDeletion = true; $0.controllers = false }) { (_, client) async throws in
-            #expect(try await client.request(.POST, Self.pods, json: Self.pod("a", node: "n1", grace: 20)).status == 201)
+        try await withServer(configure: {
+            $0.gracefulPodDeletion = true; $0.controllers = false
+        }) { (_, client) async throws in
+            #expect(
+                try await client.request(.POST, Self.pods, json: Self.pod("a", node: "n1", grace: 20)).status == 201)
             let marked = try await client.request(.DELETE, Self.pods + "/a")
             #expect(marked.status == 200)
             #expect(marked.json.string("metadata.deletionTimestamp") != nil)
@@ -28,13 +32,16 @@ import WeftNet
             #expect(again.json.number("metadata.deletionGracePeriodSeconds") == 20)
             let shorter = try await client.request(.DELETE, Self.pods + "/a?gracePeriodSeconds=5")
             #expect(shorter.json.number("metadata.deletionGracePeriodSeconds") == 5)
-            #expect(try await client.request(.DELETE, Self.pods + "/a", json: #"{"gracePeriodSeconds":0}"#).status == 200)
+            #expect(
+                try await client.request(.DELETE, Self.pods + "/a", json: #"{"gracePeriodSeconds":0}"#).status == 200)
             #expect(try await client.request(.GET, Self.pods + "/a").status == 404)
         }
     }
 
     @Test func unboundFinishedOrDisabledDeleteAtOnce() async throws {
-        try await withServer(configure: { $0.gracefulPodDeletion = true; $0.controllers = false }) { (_, client) async throws in
+        try await withServer(configure: {
+            $0.gracefulPodDeletion = true; $0.controllers = false
+        }) { (_, client) async throws in
             #expect(try await client.request(.POST, Self.pods, json: Self.pod("unbound", node: nil)).status == 201)
             #expect(try await client.request(.DELETE, Self.pods + "/unbound").status == 200)
             #expect(try await client.request(.GET, Self.pods + "/unbound").status == 404)

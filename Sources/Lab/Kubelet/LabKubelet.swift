@@ -191,7 +191,8 @@ actor PodWorkers {
         }
         if pod.metadata.deletionTimestamp != nil {
             // Marked while no worker ran it (a kubelet restart): nothing of it runs here, so it can go.
-            let worker = PodWorker(pod: pod, node: context, onFinished: { [weak self] uid in await self?.finished(uid) })
+            let worker = PodWorker(
+                pod: pod, node: context, onFinished: { [weak self] uid in await self?.finished(uid) })
             workers[uid] = worker
             await worker.terminate(grace: .zero, deleteFromAPI: true)
             return

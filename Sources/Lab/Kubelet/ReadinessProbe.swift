@@ -43,7 +43,8 @@ public struct ReadinessProbe: Sendable, Equatable {
             }
         } else if let http = probe["httpGet"] {
             if let scheme = http["scheme"]?.stringValue, scheme.uppercased() != "HTTP" {
-                return .failure(ProbeError(description: "probe scheme \(scheme) is not supported in the lab (HTTP only)"))
+                return .failure(
+                    ProbeError(description: "probe scheme \(scheme) is not supported in the lab (HTTP only)"))
             }
             switch port(http["port"]) {
             case .success(let number): action = .http(port: number, path: http["path"]?.stringValue ?? "/")
