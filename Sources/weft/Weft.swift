@@ -5,10 +5,10 @@ import ArgumentParser
 struct Weft: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weft",
-        abstract: "Kubernetes networking in Swift: pod network (CNI), an embedded API server, and more to come.",
+        abstract: "Kubernetes networking in Swift: a CNI plugin, an embedded API server, node agents and a lab to run them in.",
         version: "0.1.0",
         subcommands: [
-            Demo.self, CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
+            CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
             AgentCommand.self, LabCommand.self,
         ]
     )
