@@ -196,8 +196,19 @@ struct LabCommand: AsyncParsableCommand {
                 options.resolvConf = place.directory + "/resolv.conf"
                 options.hostsFile = place.directory + "/hosts"
                 options.hostname = place.pod.spec?.hostNetwork == true ? place.node.name : place.pod.metadata.name
-                if let container, !(place.pod.spec?.containers ?? []).contains(where: { $0.name == container }) {
-                    throw LabControlError.invalid("pod \(namespace)/\(pod) has no container \(container)")
+                // The container's environment, as `kubectl exec` gives it (the first container's by default).
+                let containers = place.pod.spec?.containers ?? []
+                guard let chosen = container.map({ name in containers.first { $0.name == name } }) ?? containers.first
+                else {
+                    throw LabControlError.invalid("pod \(namespace)/\(pod) has no container \(container ?? "")")
+                }
+                let facts = ContainerLaunch.PodFacts(
+                    podIPs: (place.pod.status?.podIPs ?? []).map(\.ip),
+                    hostIPs: (place.pod.status?.hostIPs ?? []).map(\.ip))
+                if case .success(let launch) = ContainerLaunch.make(
+                    pod: place.pod, container: chosen, facts: facts, weftBinary: LabCommand.weftBinary)
+                {
+                    options.environment = launch.environment
                 }
             }
             options.stdin = .inherit

@@ -165,6 +165,15 @@ extension LabKernelTests {
                     return logs?.stdoutString.contains("name=env ip=\(ip) tier=demo") == true
                 }
                 #expect(logged)
+                // `exec` runs with the container's environment, in the pod's namespace.
+                let shell = try await lab.exec(["env", "--", "sh", "-c", "echo $TIER $HOSTNAME; ip -o addr show eth0"])
+                #expect(
+                    shell.stdoutString.hasPrefix("demo env\n") && shell.stdoutString.contains(ip),
+                    "\(shell.stdoutString)")
+                let status = try await lab.exec(["env", "-c", "c", "--", "sh", "-c", "exit 7"])
+                #expect(status.exitStatus == 7)
+                let noContainer = try await lab.exec(["env", "-c", "nope", "--", "true"])
+                #expect(!noContainer.succeeded && noContainer.stderrString.contains("no container nope"))
             }
         }
     }
