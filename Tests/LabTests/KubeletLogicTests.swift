@@ -47,6 +47,12 @@ struct KubeletLogicTests {
         #expect(launch.environment["NODE"] == "node-2")
         #expect(launch.environment["APP"] == "web")
         #expect(launch.environment["HOSTNAME"] == "web")
+        var host = pod
+        host.spec?.hostNetwork = true
+        let onNode = try ContainerLaunch.make(
+            pod: host, container: host.spec!.containers[0], facts: facts, weftBinary: "w"
+        ).get()
+        #expect(onNode.environment["HOSTNAME"] == "node-2")
         #expect(launch.environment["KUBERNETES_SERVICE_HOST"] == "198.18.0.1")
         #expect(launch.environment["PATH"] == ContainerLaunch.defaultPath)
     }

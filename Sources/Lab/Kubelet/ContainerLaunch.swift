@@ -31,9 +31,11 @@ public struct ContainerLaunch: Sendable, Equatable {
     public static func make(
         pod: Pod, container: Container, facts: PodFacts, weftBinary: String
     ) -> Result<ContainerLaunch, LaunchError> {
-        var environment: [String: String] = [
-            "PATH": defaultPath, "HOSTNAME": pod.spec?.hostname ?? pod.metadata.name ?? "",
-        ]
+        // A hostNetwork pod sees its node's name (the lab's nodes are named by their Node objects).
+        let hostname =
+            pod.spec?.hostNetwork == true
+            ? pod.spec?.nodeName ?? "" : pod.spec?.hostname ?? pod.metadata.name ?? ""
+        var environment: [String: String] = ["PATH": defaultPath, "HOSTNAME": hostname]
         if let apiServer = facts.apiServer {
             environment["KUBERNETES_SERVICE_HOST"] = apiServer.host
             environment["KUBERNETES_SERVICE_PORT"] = String(apiServer.port)
