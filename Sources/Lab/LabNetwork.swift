@@ -3,11 +3,12 @@ import Netlink
 import WeftNet
 
 /// Makes and removes a lab's network (`LabTopology`) in the kernel: the root namespace with the underlay bridge,
-/// the machine's veth into it, and one namespace per node and for the client, each on the bridge through a veth
-/// with its underlay addresses. No namespace gets a default route, so nothing can leave the machine.
+/// the machine's veth into it, and one namespace per node and for the client, each on the bridge through a
+/// macvlan `eth0` with its underlay addresses. No namespace gets a default route, so nothing can leave the machine.
 ///
-/// `delete` removes by name and prefix only — the lab's own namespaces (deleting a namespace destroys the veths
-/// in it, and so their peers) and the machine's `wlINDEXh` link when it carries the lab's alias — so it also
+/// `delete` removes by name and prefix only — the lab's own namespaces (deleting a namespace destroys the links
+/// in it, and the root's takes the machine's veth peer with it) and the machine's `wlINDEXh` link when it carries
+/// the lab's alias — so it also
 /// cleans up after a crash halfway through `create`, and never touches another lab's.
 public enum LabNetwork {
     /// The alias on the machine's veth: which lab it belongs to.
@@ -94,15 +95,16 @@ public enum LabNetwork {
         try host.setUp(index: hostLink.index)
     }
 
-    /// A node or the client: its namespace, a veth from the bridge (`inRoot` is a socket in the root namespace),
-    /// its addresses on `eth0`.
+    /// A node or the client: its namespace, its `eth0` (a macvlan in bridge mode on the underlay bridge; `inRoot`
+    /// is a socket in the root namespace), its addresses. Macvlans of one parent pass frames to each other
+    /// directly, so node-to-node traffic crosses one namespace boundary where a veth into the bridge costs two
+    /// (a quarter of the cross-node pod throughput on this machine, bench/README.md); the machine's own veth is
+    /// a bridge port, which macvlans reach through their parent.
     private static func attach(_ host: LabHost, bridge: Int32, _ inRoot: RouteSocket) throws {
         let namespace = try NetNS.create(name: host.namespace)
         defer { namespace.close() }
         try withoutDAD(namespace)
-        try inRoot.addVeth(name: host.bridgePort, peerName: LabHost.underlayInterface, peerNetNS: namespace)
-        let port = try up(host.bridgePort, inRoot)
-        try inRoot.setMaster(index: port, master: bridge)
+        try inRoot.addMacvlanBridge(name: LabHost.underlayInterface, parentIndex: bridge, netns: namespace)
 
         let inside = try RouteSocket(netns: namespace)
         try up("lo", inside)

@@ -5,7 +5,7 @@ import WeftNet
 /// crash that left no state behind but the index) and the tests agree on what the lab owns.
 ///
 /// The shape (issue 4): a root network namespace `weft-NAME` holds the underlay bridge; each node is a namespace
-/// `weft-NAME.node-I` with one underlay interface `eth0`; the external client host is `weft-NAME.client` (the dot
+/// `weft-NAME.node-I` with one underlay interface `eth0` (a macvlan on the bridge); the external client host is `weft-NAME.client` (the dot
 /// cannot occur in a lab name, so lab `a`'s namespaces never look like lab `a-b`'s); the
 /// machine itself joins the underlay through one veth `wlINDEXh` (its address is where the API server listens,
 /// so node agents and kubectl reach the same address). Nothing in the lab has a default route: no packet can
@@ -72,15 +72,14 @@ public struct LabTopology: Sendable, Equatable {
     /// The `i`-th node, counted from 1.
     public func node(_ i: Int) -> LabHost {
         LabHost(
-            name: "node-\(i)", namespace: namespacePrefix + "node-\(i)", bridgePort: "n\(i)",
-            addresses: address(9 + i))
+            name: "node-\(i)", namespace: namespacePrefix + "node-\(i)", addresses: address(9 + i))
     }
 
     public var nodes: [LabHost] { (1...nodeCount).map(node) }
 
     /// The external client host (outside the cluster, on the underlay).
     public var client: LabHost {
-        LabHost(name: "client", namespace: namespacePrefix + "client", bridgePort: "client", addresses: address(250))
+        LabHost(name: "client", namespace: namespacePrefix + "client", addresses: address(250))
     }
 
     private func address(_ host: Int) -> (v4: IPAddress, v6: IPAddress) {
@@ -101,8 +100,6 @@ public struct LabHost: Sendable, Equatable {
     public var name: String
     /// Its network namespace.
     public var namespace: String
-    /// Its port on the underlay bridge, inside the lab's root namespace.
-    public var bridgePort: String
     /// Its underlay addresses (on `eth0` inside `namespace`).
     public var addresses: (v4: IPAddress, v6: IPAddress)
 
@@ -110,7 +107,7 @@ public struct LabHost: Sendable, Equatable {
     public static let underlayInterface = "eth0"
 
     public static func == (a: LabHost, b: LabHost) -> Bool {
-        a.name == b.name && a.namespace == b.namespace && a.bridgePort == b.bridgePort
+        a.name == b.name && a.namespace == b.namespace
             && a.addresses.v4 == b.addresses.v4 && a.addresses.v6 == b.addresses.v6
     }
 }

@@ -125,6 +125,22 @@ extension RouteSocket {
         try request(m, { "RTM_NEWLINK veth \(name) peer \(peerName)" })
     }
 
+    /// Creates a macvlan device on `parentIndex` (a link of this namespace) in bridge mode, where macvlans of one
+    /// parent reach each other directly without going through the parent, created in `netns` when given.
+    public func addMacvlanBridge(name: String, parentIndex: Int32, netns: NetNS? = nil) throws {
+        var m = Self.linkMessage(Int(RTM_NEWLINK), flags: Self.createFlags)
+        m.attribute(Int(IFLA_IFNAME), string: name)
+        m.attribute(Int(IFLA_LINK), u32: UInt32(bitPattern: parentIndex))
+        if let netns { m.attribute(Int(IFLA_NET_NS_FD), u32: UInt32(bitPattern: netns.fd)) }
+        m.nested(Int(IFLA_LINKINFO)) { info in
+            info.attribute(Int(IFLA_INFO_KIND), string: "macvlan")
+            info.nested(Int(IFLA_INFO_DATA)) { data in
+                data.attribute(Int(IFLA_MACVLAN_MODE), u32: UInt32(MACVLAN_MODE_BRIDGE.rawValue))
+            }
+        }
+        try request(m, { "RTM_NEWLINK macvlan \(name) on ifindex \(parentIndex)" })
+    }
+
     /// Creates a bridge.
     public func addBridge(name: String, mtu: Int? = nil, mac: MACAddress? = nil, vlanFiltering: Bool = false) throws {
         var m = Self.linkMessage(Int(RTM_NEWLINK), flags: Self.createFlags)

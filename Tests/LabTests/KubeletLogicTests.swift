@@ -249,7 +249,7 @@ struct KubeletLogicTests {
             spec: spec, podCIDRs: ["10.244.1.0/24", "fd00:10:244:1::/64"], stateDirectory: "/s", ipamDirectory: "/i")
         #expect(
             String(decoding: config.serialized(), as: UTF8.self)
-                == #"{"cniVersion":"1.1.0","name":"weft","plugins":[{"bridge":"weft0","capabilities":{"portMappings":true},"hairpinMode":true,"ipMasq":true,"ipam":{"dataDir":"/i","ranges":[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]],"type":"weft-ipam"},"isDefaultGateway":true,"mtu":1450,"nonMasqueradeCIDRs":["10.244.0.0/16","fd00:10:244::/56"],"stateDir":"/s","type":"weft-cni"}]}"#
+                == #"{"cniVersion":"1.1.0","name":"weft","plugins":[{"capabilities":{"portMappings":true},"ipMasq":true,"ipam":{"dataDir":"/i","ranges":[[{"subnet":"10.244.1.0/24"}],[{"subnet":"fd00:10:244:1::/64"}]],"type":"weft-ipam"},"isDefaultGateway":true,"mode":"ptp","mtu":1450,"nonMasqueradeCIDRs":["10.244.0.0/16","fd00:10:244::/56"],"stateDir":"/s","type":"weft-cni"}]}"#
         )
         let v6 = LabSpec(name: "x", index: 3, nodes: [1], overlay: .hostGW, ipFamily: .ipv6)
         #expect(v6.clusterCIDRs == ["fd00:10:244::/56"] && v6.serviceCIDRs == ["fd00:10:96::/108"])

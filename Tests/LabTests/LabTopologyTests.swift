@@ -30,7 +30,6 @@ import WeftNet
         #expect(lab.hostLink.utf8.count <= 15)
         #expect(lab.underlayIPv6.description == "fd77:6566:74:fd::/64")
         let last = lab.node(200)
-        #expect(last.bridgePort.utf8.count <= 15)
         #expect(lab.underlayIPv4.contains(last.addresses.v4) && lab.underlayIPv6.contains(last.addresses.v6))
         #expect(last.addresses.v4.description == "198.18.253.209")
         let all = lab.nodes.map(\.addresses.v4) + [lab.client.addresses.v4, lab.hostAddresses.v4]

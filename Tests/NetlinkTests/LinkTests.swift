@@ -46,6 +46,31 @@ struct LinkTests {
         }
     }
 
+    /// Two macvlans in bridge mode on one bridge, each created straight into its own namespace, reach each other.
+    @Test func macvlanBridgeCreatedInOtherNamespaces() throws {
+        try withNamespaces(3) { n in
+            let (switchNS, a, b) = (n[0], n[1], n[2])
+            let bridge = "wftbr" + randomSuffix(4)
+            try switchNS.socket.addBridge(name: bridge)
+            let parent = try switchNS.link(bridge)
+            try switchNS.socket.setUp(index: parent.index)
+            for (i, side) in [a, b].enumerated() {
+                try switchNS.socket.addMacvlanBridge(name: "eth0", parentIndex: parent.index, netns: side.ns)
+                let eth0 = try side.link("eth0")
+                #expect(eth0.kind == "macvlan")
+                try side.socket.addAddress(index: eth0.index, prefix: IPPrefix("10.77.0.\(i + 1)/24")!)
+                try side.socket.setUp(index: eth0.index)
+            }
+            #expect(try switchNS.socket.link(named: "eth0") == nil)
+            let json = try runJSON(["ip", "-n", a.name, "-d", "-j", "link", "show", "eth0"])
+            let info = json.first?["linkinfo"] as? [String: Any]
+            #expect((info?["info_data"] as? [String: Any])?["mode"] as? String == "bridge")
+            let ping = try runJSON(["ip", "-n", a.name, "-j", "route", "get", "10.77.0.2"])
+            #expect(ping.first?["dev"] as? String == "eth0")
+            #expect(system("ip netns exec \(a.name) ping -c 1 -W 2 10.77.0.2 >/dev/null") == 0)
+        }
+    }
+
     @Test func vethPeerWithTheSameIndex() throws {
         try withNamespaces(2) { n in
             let hostName = "wft" + randomSuffix()

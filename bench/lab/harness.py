@@ -194,13 +194,16 @@ def throughput(weft, args):
             for label, measure in subjects.items():
                 results[label].append(measure(args.seconds))
         veth = statistics.median(results["veth"])
-        print(f"cross-node TCP throughput, iperf3 {args.seconds} s x {args.rounds} rounds (median):")
+        print(f"cross-node TCP throughput, iperf3 {args.seconds} s x {args.rounds} rounds (median; the per-round "
+              "ratio pairs each run with the veth run next to it, which cancels the machine's drift):")
         summary = {}
         for label, values in results.items():
             median = statistics.median(values)
+            per_round = statistics.median(v / p for v, p in zip(values, results["veth"]))
             summary[label] = {"gbps": [v / 1e9 for v in values], "median_gbps": median / 1e9,
-                              "ratio_to_veth": median / veth}
-            print(f"  {label:8s} {median/1e9:6.2f} Gbit/s   ratio to veth {median/veth:.2f}")
+                              "ratio_to_veth": median / veth, "median_per_round_ratio": per_round}
+            print(f"  {label:8s} {median/1e9:6.2f} Gbit/s   ratio to veth {median/veth:.2f}   "
+                  f"per-round ratio {per_round:.2f}")
         return summary
     finally:
         for close in closers:
@@ -212,7 +215,7 @@ def main():
     parser.add_argument("--pods", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=["startup", "throughput"])
     parser.add_argument("--json")
     args = parser.parse_args()
