@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel"]),
         .target(
             name: "Lab",
             dependencies: [
@@ -154,6 +155,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PodProgramsTests", dependencies: ["PodPrograms"]),
+        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet"]),
     ],
     swiftLanguageModes: [.v6]
 )

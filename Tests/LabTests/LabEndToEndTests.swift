@@ -86,13 +86,13 @@ extension LabKernelTests {
                         for ip in addresses[target] ?? [] {
                             let host = ip.contains(":") ? "[\(ip)]" : ip
                             let http = try await lab.exec([
-                                source, "--", "weft", "probe", "--protocol", "http", "\(host):8080",
+                                source, "--", "weft", "probe", "--timeout", "5s", "--protocol", "http", "\(host):8080",
                             ])
                             #expect(
                                 http.exitStatus == 0 && http.stdoutString.contains(target),
                                 "\(source) → \(target) \(ip) http: \(http.stdoutString) \(http.stderrString)")
                             let udp = try await lab.exec([
-                                source, "--", "weft", "probe", "--protocol", "udp", "\(host):8081",
+                                source, "--", "weft", "probe", "--timeout", "5s", "--protocol", "udp", "\(host):8081",
                             ])
                             #expect(
                                 udp.exitStatus == 0 && udp.stdoutString.contains(target),
@@ -104,7 +104,8 @@ extension LabKernelTests {
                 if let first = addresses["web-2"]?.first, let source = addresses["web-1"]?.first {
                     let host = first.contains(":") ? "[\(first)]" : first
                     let seen = try await lab.exec([
-                        "web-1", "--", "weft", "probe", "--protocol", "http", "--path", "/clientip", "\(host):8080",
+                        "web-1", "--", "weft", "probe", "--timeout", "5s", "--protocol", "http", "--path", "/clientip",
+                        "\(host):8080",
                     ])
                     #expect(
                         seen.stdoutString.hasPrefix(source.contains(":") ? "[\(source)]" : source),
@@ -125,7 +126,8 @@ extension LabKernelTests {
                 for ip in nodeIPs {
                     let host = ip.contains(":") ? "[\(ip)]" : ip
                     let answer = try await lab.exec([
-                        "--host", "client", "--", "weft", "probe", "--protocol", "http", "\(host):8090",
+                        "--host", "client", "--", "weft", "probe", "--timeout", "5s", "--protocol", "http",
+                        "\(host):8090",
                     ])
                     #expect(answer.exitStatus == 0 && answer.stdoutString.contains("node-2"), "\(answer.stdoutString)")
                 }

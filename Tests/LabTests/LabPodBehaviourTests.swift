@@ -144,7 +144,8 @@ extension LabKernelTests {
                 #expect(running)
                 let node1 = try lab.spec.topology.node(1).addresses.v4
                 let viaHostPort = try await lab.exec([
-                    "--host", "client", "--", "weft", "probe", "--protocol", "http", "\(node1):30080",
+                    "--host", "client", "--", "weft", "probe", "--timeout", "5s", "--protocol", "http",
+                    "\(node1):30080",
                 ])
                 #expect(viaHostPort.exitStatus == 0 && viaHostPort.stdoutString.contains("port-a"))
 
