@@ -76,7 +76,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel"]),
+        .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(
             name: "Lab",
             dependencies: [
@@ -155,7 +155,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PodProgramsTests", dependencies: ["PodPrograms"]),
-        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet"]),
+        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )
