@@ -141,9 +141,12 @@ struct InformerTests {
                     "delete default/b",
                 ])
             #expect(lists(server) == 1)
+            // Every watch resumes from the last version seen. (On a loaded machine the held watch may time out
+            // and be retried before it is released: more than one watch from 102, all the same.)
+            let versions = watches(server).map { $0.query["resourceVersion"] ?? nil }
             #expect(
-                watches(server).map { $0.query["resourceVersion"] } == ["101", "102"],
-                "\(String(describing: informer.lastError))")
+                versions.first == "101" && versions.count >= 2 && versions.dropFirst().allSatisfy { $0 == "102" },
+                "\(versions) \(String(describing: informer.lastError))")
             // A plain drop between events resumes too.
             try await eventually("the watch to open") { server.openWatches == 1 }
             server.dropWatches()
