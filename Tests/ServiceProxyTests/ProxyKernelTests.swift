@@ -105,6 +105,20 @@ struct ProxyKernelTests {
         let spread = try connect("10.96.0.20", 80, 300)
         #expect(spread.keys.sorted() == ["pod1", "pod2", "pod3"], "\(spread)")
         #expect(spread.values.allSatisfy { $0 >= 45 }, "\(spread)")
+        // A partial sync: one endpoint removed changes only this service's elements; it stops getting traffic.
+        var state = ProxyElementState()
+        let proxyNode = ProxyNode(name: "node")
+        _ = state.replace(service: "n/web", with: ruleset.elements([web], node: proxyNode))
+        _ = state.replace(service: "n/empty", with: ruleset.elements([empty], node: proxyNode))
+        var smaller = web
+        smaller.endpoints.removeLast()
+        let partial = state.replace(service: "n/web", with: ruleset.elements([smaller], node: proxyNode))
+        #expect(partial.count < 40, "a partial sync, not the whole table (\(partial.count) operations)")
+        let applied = try Self.run(["ip", "netns", "exec", node, "nft", "-f", "-"], input: partial.render())
+        try #require(applied.succeeded, "\(applied.stderrString)")
+        let after = try connect("10.96.0.20", 80, 100)
+        #expect(after.keys.sorted() == ["pod1", "pod2"], "\(after)")
+
         // No endpoints: refused at once; a port the service does not define: refused too.
         for (target, port) in [("10.96.0.21", 80), ("10.96.0.20", 81)] {
             let refused = try connect(target, port, 3)
