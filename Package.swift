@@ -155,7 +155,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PodProgramsTests", dependencies: ["PodPrograms"]),
-        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
+        .testTarget(
+            name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
