@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "WeftNet", "Netlink", "KubeModel", "KubeClient",
+                "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,6 +109,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent", "Lab",
+                "ServiceProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

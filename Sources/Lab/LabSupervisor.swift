@@ -112,6 +112,7 @@ actor NodeRunners {
         let host = spec.topology.node(number)
         let logger = supervisor.logger
         do {
+            try Self.routeServices(host, spec: spec)
             try await register(host, spec: spec)
         } catch {
             logger.error("cannot register \(host.name): \(error)")
@@ -131,6 +132,23 @@ actor NodeRunners {
         agent.start()
         running[number] = (task, agent)
         logger.notice("\(host.name) started")
+    }
+
+    /// Lab nodes have no default route (nothing may leave the machine), but a packet to a cluster IP needs a
+    /// route before the service proxy translates it: a node's own processes (hostNetwork pods) are routed before
+    /// the nat hook, and a connection to a service without endpoints must reach the forward hook to be rejected.
+    /// So each node routes the service ranges towards the machine's underlay address; the proxy's DNAT or reject
+    /// happens on the node, so no service packet takes that route.
+    static func routeServices(_ host: LabHost, spec: LabSpec) throws {
+        let namespace = try NetNS.open(name: host.namespace)
+        defer { namespace.close() }
+        let socket = try RouteSocket(netns: namespace)
+        for cidr in spec.serviceCIDRs.compactMap(IPPrefix.init) {
+            let gateway = cidr.family == .v4 ? spec.topology.hostAddresses.v4 : spec.topology.hostAddresses.v6
+            do {
+                try socket.addRoute(Route(destination: cidr, gateway: gateway, protocolID: Route.protocolStatic))
+            } catch let error as NetlinkError where error.isExists {}
+        }
     }
 
     /// Creates the Node object (the API server gives it pod CIDRs; its kubelet marks it Ready).
@@ -202,7 +220,7 @@ final class AgentProcess: Sendable {
             arguments: [
                 "agent", "--kubeconfig", paths.agentKubeconfig, "--node-name", host.name, "--overlay",
                 spec.overlay.rawValue, "--metrics-address", "\(metrics):\(LabSpec.agentMetricsPort)",
-            ],
+            ] + spec.clusterCIDRs.flatMap { ["--cluster-cidr", $0] },
             environment: ["PATH": ContainerLaunch.defaultPath])
         options.networkNamespace = "/run/netns/" + host.namespace
         options.stdout = .file(paths.agentLog(host))

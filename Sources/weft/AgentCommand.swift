@@ -4,8 +4,11 @@ import Glibc
 import KubeClient
 import KubeModel
 import Logging
+import NFTables
 import Netlink
 import ServiceLifecycle
+import ServiceProxy
+import WeftNet
 
 /// `weft agent`: this node's inter-node pod routing from Node objects, with `/healthz` and `/metrics`.
 struct AgentCommand: AsyncParsableCommand {
@@ -27,9 +30,21 @@ struct AgentCommand: AsyncParsableCommand {
     var vxlanVNI: UInt32 = OverlayConfiguration.defaultVNI
     @Option(help: "VXLAN UDP port.") var vxlanPort: UInt16 = OverlayConfiguration.defaultPort
     @Option(help: "host:port for /healthz and /metrics (port 0: any).") var metricsAddress = "0.0.0.0:9478"
+    @Flag(inversion: .prefixedNo, help: "Run the service proxy (table inet weft-proxy), replacing kube-proxy.")
+    var serviceProxy = true
+    @Option(help: "The pod network (repeatable, one per family): cluster-IP traffic from elsewhere is masqueraded.")
+    var clusterCIDR: [String] = []
+    @Option(help: "Addresses NodePorts answer on (repeatable; default: the node's InternalIPs).")
+    var nodeportAddresses: [String] = []
 
     func validate() throws {
         _ = try Self.hostPort(metricsAddress)
+        for cidr in clusterCIDR where IPPrefix(cidr) == nil {
+            throw ValidationError("--cluster-cidr must be a CIDR, got '\(cidr)'")
+        }
+        for address in nodeportAddresses where IPAddress(address) == nil {
+            throw ValidationError("--nodeport-addresses must be addresses, got '\(address)'")
+        }
         guard vxlanVNI < 1 << 24 else { throw ValidationError("--vxlan-vni must be below 2^24, got \(vxlanVNI)") }
         if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name must not be empty") }
     }
@@ -53,9 +68,22 @@ struct AgentCommand: AsyncParsableCommand {
                     "weft agent running",
                     metadata: ["node": "\(name)", "overlay": "\(overlay)", "metrics": "\(host):\(bound)"])
             })
+        var services: [any ServiceLifecycle.Service] = [agent, server]
+        if serviceProxy {
+            var addresses = nodeportAddresses.compactMap(IPAddress.init)
+            if addresses.isEmpty, let node = try? await client.get(Node.self, name: name) {
+                addresses = (node.status?.addresses ?? []).filter { $0.type == "InternalIP" }
+                    .compactMap { IPAddress($0.address) }
+            }
+            let syncer = ProxySyncer(
+                node: ProxyNode(
+                    name: name, zone: nil, nodePortAddresses: addresses),
+                clusterCIDRs: clusterCIDR.compactMap(IPPrefix.init), backend: defaultNFTablesBackend())
+            services.append(ServiceProxyAgent(client: client, syncer: syncer, logger: logger))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [agent, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
