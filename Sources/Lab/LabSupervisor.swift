@@ -220,7 +220,8 @@ final class AgentProcess: Sendable {
             arguments: [
                 "agent", "--kubeconfig", paths.agentKubeconfig, "--node-name", host.name, "--overlay",
                 spec.overlay.rawValue, "--metrics-address", "\(metrics):\(LabSpec.agentMetricsPort)",
-            ] + spec.clusterCIDRs.flatMap { ["--cluster-cidr", $0] },
+            ] + spec.clusterCIDRs.flatMap { ["--cluster-cidr", $0] }
+                + spec.addresses(of: host).flatMap { ["--nodeport-addresses", $0.description] },
             environment: ["PATH": ContainerLaunch.defaultPath])
         options.networkNamespace = "/run/netns/" + host.namespace
         options.stdout = .file(paths.agentLog(host))

@@ -8,7 +8,8 @@ import Testing
 
 extension LabKernelTests {
     /// Services in the lab through each node's `weft agent` (the service proxy): a dual-stack ClusterIP reached from
-    /// pods on every node over TCP and UDP, spread over the endpoints; a service without endpoints refuses at once.
+    /// pods on two nodes over TCP and UDP, spread over the endpoints; its NodePort from the external client on every
+    /// node address; a service without endpoints refuses at once.
     @Suite(.serialized, .enabled(if: getuid() == 0 && LabUnderTest.hasBinaries))
     struct LabServiceTests {
         static let manifest = """
@@ -26,6 +27,7 @@ extension LabKernelTests {
             kind: Service
             metadata: {name: web}
             spec:
+              type: NodePort
               ipFamilyPolicy: PreferDualStack
               selector: {app: web}
               ports: [{name: http, port: 80, targetPort: 8080}, {name: udp, port: 81, targetPort: 8081, protocol: UDP}]
@@ -72,6 +74,20 @@ extension LabKernelTests {
                         #expect(
                             udp.exitStatus == 0 && udp.stdoutString.hasPrefix("web-"),
                             "\(pod) → \(host) udp: \(udp.stdoutString)")
+                    }
+                }
+                // NodePort: from the external client to every node's addresses, masqueraded back through it.
+                let nodePort = try #require(web.spec?.ports?.first?.nodePort)
+                let spec = try lab.spec
+                for host in spec.hosts {
+                    for address in spec.addresses(of: host) {
+                        let target = address.isIPv4 ? "\(address):\(nodePort)" : "[\(address)]:\(nodePort)"
+                        let answer = try await lab.exec([
+                            "--host", "client", "--", "weft", "probe", "--timeout", "5s", "--protocol", "http", target,
+                        ])
+                        #expect(
+                            answer.exitStatus == 0 && answer.stdoutString.hasPrefix("web-"),
+                            "client → \(target): \(answer.stdoutString) \(answer.stderrString)")
                     }
                 }
                 let empty = try await client.get(Service.self, name: "empty", namespace: "default")
