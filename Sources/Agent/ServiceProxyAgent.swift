@@ -27,31 +27,13 @@ public final class ServiceProxyAgent: ServiceLifecycle.Service {
 
     public func run() async throws {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let services = Informer<KubeModel.Service>(client: client)
-        let slices = Informer<EndpointSlice>(client: client)
         let syncer = self.syncer
-        services.addHandlers(
-            Informer<KubeModel.Service>.Handlers(
-                onAdd: {
-                    await syncer.set($0); trigger.yield()
-                },
-                onUpdate: { _, new in
-                    await syncer.set(new); trigger.yield()
-                },
-                onDelete: {
-                    await syncer.remove($0); trigger.yield()
-                }))
-        slices.addHandlers(
-            Informer<EndpointSlice>.Handlers(
-                onAdd: {
-                    await syncer.set($0); trigger.yield()
-                },
-                onUpdate: { _, new in
-                    await syncer.set(new); trigger.yield()
-                },
-                onDelete: {
-                    await syncer.remove($0); trigger.yield()
-                }))
+        let services = Self.informer(
+            client, set: { (service: KubeModel.Service) in await syncer.set(service) },
+            remove: { (service: KubeModel.Service) in await syncer.remove(service) }, changed: { trigger.yield() })
+        let slices = Self.informer(
+            client, set: { (slice: EndpointSlice) in await syncer.set(slice) },
+            remove: { (slice: EndpointSlice) in await syncer.remove(slice) }, changed: { trigger.yield() })
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await services.run() }
@@ -65,6 +47,26 @@ public final class ServiceProxyAgent: ServiceLifecycle.Service {
                 }
             }
         }
+    }
+
+    /// An informer whose adds and updates go to `set` and deletes to `remove`, each followed by `changed`.
+    private static func informer<T: KubeObject>(
+        _ client: KubeClient, set: @escaping @Sendable (T) async -> Void,
+        remove: @escaping @Sendable (T) async -> Void, changed: @escaping @Sendable () -> Void
+    ) -> Informer<T> {
+        let informer = Informer<T>(client: client)
+        informer.addHandlers(
+            Informer<T>.Handlers(
+                onAdd: {
+                    await set($0); changed()
+                },
+                onUpdate: { _, new in
+                    await set(new); changed()
+                },
+                onDelete: {
+                    await remove($0); changed()
+                }))
+        return informer
     }
 
     /// One sync, retried (as a full sync) until it succeeds or the task is cancelled.

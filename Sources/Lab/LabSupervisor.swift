@@ -228,6 +228,8 @@ final class AgentProcess: Sendable {
         options.stderr = .file(paths.agentLog(host))
         options.newSession = true
         self.options = options
+        // The node's directory, for the log (the kubelet fills it later; the agent may start first).
+        try? FileManager.default.createDirectory(atPath: paths.node(host), withIntermediateDirectories: true)
         self.logger = logger
     }
 
@@ -235,9 +237,6 @@ final class AgentProcess: Sendable {
         let task = Task {
             while !self.state.withLock({ $0.stopped }) {
                 do {
-                    try FileManager.default.createDirectory(
-                        atPath: (self.options.stdout.path ?? "/").deletingLastPathComponent,
-                        withIntermediateDirectories: true)
                     let process = try ChildProcess.spawn(self.options)
                     let stopped = self.state.withLock { state in
                         state.process = process
@@ -263,20 +262,6 @@ final class AgentProcess: Sendable {
         }
         process?.signal(SIGTERM)
         await task?.value
-    }
-}
-
-extension SpawnOptions.Stdio {
-    var path: String? {
-        if case .file(let path) = self { return path }
-        return nil
-    }
-}
-
-extension String {
-    var deletingLastPathComponent: String {
-        guard let slash = lastIndex(of: "/") else { return "." }
-        return slash == startIndex ? "/" : String(self[..<slash])
     }
 }
 
