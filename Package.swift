@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "KubeModel", targets: ["KubeModel"]),
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "APIServer", targets: ["APIServer"]),
+        .library(name: "ServiceProxy", targets: ["ServiceProxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

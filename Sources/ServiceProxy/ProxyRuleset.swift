@@ -13,6 +13,12 @@ import WeftNet
 /// (`drop-frontendsF`); any other port of a cluster IP is rejected (`cluster-ipsF`). Masquerade: external
 /// frontends under `externalTrafficPolicy: Cluster` (`masq-frontendsF`), cluster IPs reached from outside the
 /// pod network, and hairpin (a pod reaching itself: `hairpinF` holds `e . e` for every endpoint `e`).
+///
+/// Two features keep per-flow state. `sessionAffinity: ClientIP`: such a frontend is in `affinity-dispatchF`,
+/// a verdict map to a chain the service owns, which sends a client seen within the timeout to the endpoint it
+/// used last (one dynamic set of client addresses per endpoint, as kube-proxy does: a removed endpoint takes its
+/// clients with it) and otherwise picks one at random and records the client. `loadBalancerSourceRanges`: before
+/// DNAT, a load-balancer frontend in `firewall-frontendsF` drops sources outside its ranges (`firewall-allowF`).
 public struct ProxyRuleset: Sendable {
     public static let table = "weft-proxy"
     /// The packet mark bit that asks for masquerade (kube-proxy's).
@@ -47,6 +53,12 @@ public struct ProxyRuleset: Sendable {
             }
             tx.add(NFTSet(family: .inet, table: t, name: "cluster-ips" + f, typeOf: "\(ip) daddr"))
             tx.add(NFTSet(family: .inet, table: t, name: "hairpin" + f, typeOf: "\(ip) saddr . \(ip) daddr"))
+            tx.add(NFTSet(family: .inet, table: t, name: "affinity-dispatch" + f, typeOf: frontend, mapType: "verdict"))
+            tx.add(NFTSet(family: .inet, table: t, name: "firewall-frontends" + f, typeOf: frontend))
+            tx.add(
+                NFTSet(
+                    family: .inet, table: t, name: "firewall-allow" + f, typeOf: "\(frontend) . \(ip) saddr",
+                    flags: [.interval]))
             for size in Self.bucketSizes {
                 tx.add(NFTSet(family: .inet, table: t, name: "frontends\(f)-\(size)", typeOf: frontend))
                 tx.add(
@@ -75,13 +87,23 @@ public struct ProxyRuleset: Sendable {
             Chain(
                 family: .inet, table: t, name: "filter-output", type: .filter, hook: .output, priority: "filter",
                 policy: "accept"),
+            // Before DNAT (kube-proxy's filter-prerouting-pre-dnat): dstnat - 10.
+            Chain(
+                family: .inet, table: t, name: "filter-prerouting", type: .filter, hook: .prerouting,
+                priority: "-110", policy: "accept"),
+            Chain(
+                family: .inet, table: t, name: "filter-output-pre-dnat", type: .filter, hook: .output,
+                priority: "-110", policy: "accept"),
             Chain(family: .inet, table: t, name: "services"),
             Chain(family: .inet, table: t, name: "endpoint-check"),
+            Chain(family: .inet, table: t, name: "firewall-check"),
         ]
         for chain in chains { tx.add(chain) }
         func rule(_ chain: String, _ body: String) { tx.add(Rule(family: .inet, table: t, chain: chain, body: body)) }
         rule("nat-prerouting", "jump services")
         rule("nat-output", "jump services")
+        rule("filter-prerouting", "ct state new jump firewall-check")
+        rule("filter-output-pre-dnat", "ct state new jump firewall-check")
         for family in [IPFamily.v4, .v6] {
             let ip = Self.selector(family)
             let f = Self.suffix(family)
@@ -94,6 +116,7 @@ public struct ProxyRuleset: Sendable {
                     "\(frontend) @cluster-frontends\(f) \(ip) saddr != { \(pods.joined(separator: ", ")) } "
                         + "meta mark set meta mark | \(Self.masqueradeMark)")
             }
+            rule("services", "\(frontend) vmap @affinity-dispatch\(f)")
             for size in Self.bucketSizes {
                 rule(
                     "services",
@@ -116,6 +139,9 @@ public struct ProxyRuleset: Sendable {
             rule("endpoint-check", "\(frontend) @no-endpoints\(f) reject")
             rule("endpoint-check", "\(frontend) @drop-frontends\(f) drop")
             rule("endpoint-check", "\(ip) daddr @cluster-ips\(f) reject")
+            rule(
+                "firewall-check",
+                "\(frontend) @firewall-frontends\(f) \(frontend) . \(ip) saddr != @firewall-allow\(f) drop")
         }
         return tx
     }
@@ -128,30 +154,54 @@ public struct ProxyRuleset: Sendable {
         var tx = Transaction()
         tx.deleteIfExists(Table(family: .inet, name: Self.table))
         tx.append(contentsOf: skeleton())
-        for element in elements(plans, node: node, preferClose: preferClose) { tx.add(element) }
+        var state = ProxyKernelState()
+        tx.append(contentsOf: state.replace(service: "", with: objects(plans, node: node, preferClose: preferClose)))
         return tx
     }
 
-    // MARK: Elements
+    // MARK: Objects
 
-    /// Every element the plans need, by set (sorted, so two syncs of the same state compare equal).
+    /// The elements of the shared sets and maps the plans need.
     public func elements(_ plans: [ServicePortPlan], node: ProxyNode, preferClose: Set<ServicePortKey> = [])
         -> [Element]
     {
-        var out: [Element] = []
+        objects(plans, node: node, preferClose: preferClose).elements
+    }
+
+    /// Everything the plans put in the table: elements by set (sorted, so two syncs of the same state compare
+    /// equal), and the chains and sets of services with session affinity.
+    public func objects(_ plans: [ServicePortPlan], node: ProxyNode, preferClose: Set<ServicePortKey> = [])
+        -> ProxyObjects
+    {
+        var out = ProxyObjects()
         func add(_ set: String, _ key: String, _ value: String? = nil) {
-            out.append(Element(family: .inet, table: Self.table, set: set, key: key, value: value))
+            out.elements.append(Element(family: .inet, table: Self.table, set: set, key: key, value: value))
         }
         for plan in plans {
             let f = Self.suffix(plan.key.family)
             let proto = plan.key.protocol.nftName
-            let selection = EndpointSelection.select(
-                plan, zone: node.zone, preferClose: preferClose.contains(plan.key))
             func frontend(_ address: IPAddress, _ port: Int) -> String { "\(address) . \(proto) . \(port)" }
-            func dispatch(_ key: String, to endpoints: [ServiceEndpoint]) {
+            add("cluster-ips" + f, "\(plan.clusterIP)")
+            for target in Self.frontends(plan, node: node, preferClose: preferClose.contains(plan.key)) {
+                let key = frontend(target.address, target.port)
+                if target.isClusterIP {
+                    add("cluster-frontends" + f, key)
+                } else if !plan.externalPolicyLocal {
+                    add("masq-frontends" + f, key)
+                }
+                let endpoints = target.endpoints
                 guard !endpoints.isEmpty else {
-                    add((selection.hasAnyEndpoints ? "drop-frontends" : "no-endpoints") + f, key)
-                    return
+                    add((target.hasAnyEndpoints ? "drop-frontends" : "no-endpoints") + f, key)
+                    continue
+                }
+                if let timeout = plan.affinityTimeoutSeconds {
+                    let affinity = Self.affinityObjects(
+                        plan, endpoints: endpoints, local: target.usesLocalEndpoints, timeout: timeout)
+                    if !out.chains.contains(where: { $0.chain.name == affinity.chains[0].chain.name }) {
+                        out = out + affinity
+                    }
+                    add("affinity-dispatch" + f, key, "goto \(affinity.chains[0].chain.name)")
+                    continue
                 }
                 let size = BucketTable.size(forEndpoints: endpoints.count)
                 add("frontends\(f)-\(size)", key)
@@ -160,26 +210,102 @@ public struct ProxyRuleset: Sendable {
                     add("backends\(f)-\(size)", "\(key) . \(bucket)", "\(endpoint.address) . \(endpoint.port)")
                 }
             }
-            let clusterKey = frontend(plan.clusterIP, plan.port)
-            add("cluster-ips" + f, "\(plan.clusterIP)")
-            add("cluster-frontends" + f, clusterKey)
-            dispatch(clusterKey, to: plan.internalPolicyLocal ? selection.local : selection.cluster)
-
-            var external = (plan.externalIPs + plan.loadBalancerIPs).map { frontend($0, plan.port) }
-            if let nodePort = plan.nodePort {
-                external += node.nodePortAddresses.filter { $0.family == plan.key.family }.map {
-                    frontend($0, nodePort)
+            if !plan.loadBalancerSourceRanges.isEmpty {
+                for address in plan.loadBalancerIPs {
+                    let key = frontend(address, plan.port)
+                    add("firewall-frontends" + f, key)
+                    for range in plan.loadBalancerSourceRanges { add("firewall-allow" + f, "\(key) . \(range)") }
                 }
-            }
-            for key in external {
-                if !plan.externalPolicyLocal { add("masq-frontends" + f, key) }
-                dispatch(key, to: plan.externalPolicyLocal ? selection.local : selection.cluster)
             }
             for endpoint in plan.endpoints { add("hairpin" + f, "\(endpoint.address) . \(endpoint.address)") }
         }
         // Sets hold each key once (several ports of one service share a cluster IP and their endpoints).
         var seen = Set<String>()
-        return out.filter { seen.insert("\($0.set) \($0.key)").inserted }
+        out.elements = out.elements.filter { seen.insert("\($0.set) \($0.key)").inserted }
             .sorted { ($0.set, $0.key) < ($1.set, $1.key) }
+        return out
+    }
+
+    /// One address and port a service port answers on, and the endpoints its new connections go to.
+    public struct Frontend: Sendable, Equatable {
+        public var address: IPAddress
+        public var port: Int
+        /// The cluster IP (else an external IP, a load-balancer IP or a node address with the node port).
+        public var isClusterIP: Bool
+        /// Whether a `Local` traffic policy applies (this node's endpoints only).
+        public var usesLocalEndpoints: Bool
+        /// Where new connections go; empty: rejected, or dropped when `hasAnyEndpoints` (endpoints elsewhere).
+        public var endpoints: [ServiceEndpoint]
+        public var hasAnyEndpoints: Bool
+    }
+
+    /// Every frontend of `plan` on `node`: the cluster IP, then external IPs, load-balancer IPs and the node's
+    /// addresses with the node port, each with the endpoints its traffic policy selects.
+    public static func frontends(_ plan: ServicePortPlan, node: ProxyNode, preferClose: Bool) -> [Frontend] {
+        let selection = EndpointSelection.select(plan, zone: node.zone, preferClose: preferClose)
+        func target(_ address: IPAddress, _ port: Int, cluster: Bool) -> Frontend {
+            let local = cluster ? plan.internalPolicyLocal : plan.externalPolicyLocal
+            return Frontend(
+                address: address, port: port, isClusterIP: cluster, usesLocalEndpoints: local,
+                endpoints: local ? selection.local : selection.cluster, hasAnyEndpoints: selection.hasAnyEndpoints)
+        }
+        var out = [target(plan.clusterIP, plan.port, cluster: true)]
+        out += (plan.externalIPs + plan.loadBalancerIPs).map { target($0, plan.port, cluster: false) }
+        if let nodePort = plan.nodePort {
+            out += node.nodePortAddresses.filter { $0.family == plan.key.family }.map {
+                target($0, nodePort, cluster: false)
+            }
+        }
+        return out
+    }
+
+    /// The chains and sets of one service port's session affinity over `endpoints`: the dispatch chain (first)
+    /// sends a client found in an endpoint's set to that endpoint's chain, else picks an endpoint at random; each
+    /// endpoint's chain records the client in its set (refreshing the timeout, as kube-proxy's `update` does)
+    /// and DNATs. Names carry a hash of the service port, the policy side and the timeout, and each endpoint's
+    /// name a hash of its address and port, so an unchanged endpoint keeps its set (and its clients) across syncs.
+    static func affinityObjects(_ plan: ServicePortPlan, endpoints: [ServiceEndpoint], local: Bool, timeout: Int)
+        -> ProxyObjects
+    {
+        let ip = selector(plan.key.family)
+        let base = "affinity-" + Self.hash("\(plan.key) \(local ? "local" : "cluster") \(timeout)")
+        var out = ProxyObjects()
+        var dispatch: [String] = []
+        var endpointChains: [String] = []
+        for endpoint in endpoints {
+            let name = base + "-" + Self.hash("\(endpoint)").prefix(8)
+            endpointChains.append(name)
+            out.sets.append(
+                NFTSet(
+                    family: .inet, table: table, name: name, typeOf: "\(ip) saddr", flags: [.dynamic, .timeout],
+                    timeout: "\(timeout)s"))
+            out.chains.append(
+                ProxyObjects.OwnedChain(
+                    chain: Chain(family: .inet, table: table, name: name, comment: "\(plan.key) -> \(endpoint)"),
+                    rules: [
+                        "update @\(name) { \(ip) saddr }",
+                        "meta l4proto \(plan.key.protocol.nftName) dnat \(ip) to \(endpoint)",
+                    ]))
+            dispatch.append("\(ip) saddr @\(name) goto \(name)")
+        }
+        let choices = endpointChains.enumerated().map { "\($0.offset) : goto \($0.element)" }
+        dispatch.append("numgen random mod \(endpoints.count) vmap { \(choices.joined(separator: ", ")) }")
+        let head = ProxyObjects.OwnedChain(
+            chain: Chain(
+                family: .inet, table: table, name: base,
+                comment: "\(plan.key) session affinity (\(local ? "local" : "cluster") endpoints)"),
+            rules: dispatch)
+        return ProxyObjects(elements: [], sets: out.sets, chains: [head] + out.chains)
+    }
+
+    /// 16 hex digits of FNV-1a, for stable short object names.
+    static func hash(_ text: String) -> String {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            value ^= UInt64(byte)
+            value = value &* 0x100_0000_01b3
+        }
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

@@ -103,9 +103,7 @@ public struct ServicePlanner: Sendable {
                         }
                         plan.loadBalancerIPs.append(ip)
                     }
-                    plan.loadBalancerSourceRanges = (spec.loadBalancerSourceRanges ?? [])
-                        .compactMap { IPPrefix(String($0.filter { !$0.isWhitespace })) }
-                        .filter { $0.family == family }
+                    plan.loadBalancerSourceRanges = Self.sourceRanges(spec.loadBalancerSourceRanges ?? [], family)
                 }
                 if spec.sessionAffinity == "ClientIP" {
                     let configured = spec.sessionAffinityConfig?["clientIP"]?["timeoutSeconds"]?.doubleValue
@@ -123,6 +121,17 @@ public struct ServicePlanner: Sendable {
             }
         }
         return (plans, skipped)
+    }
+
+    /// `loadBalancerSourceRanges` of one family as networks, without the ranges another one contains (an nft
+    /// interval set refuses overlapping elements).
+    static func sourceRanges(_ texts: [String], _ family: IPFamily) -> [IPPrefix] {
+        let ranges = Set(
+            texts.compactMap { IPPrefix(String($0.filter { !$0.isWhitespace })) }.filter { $0.family == family }
+                .map(\.network))
+        return ranges.filter { range in
+            !ranges.contains { $0 != range && $0.length <= range.length && $0.contains(range.address) }
+        }.sorted { $0.description < $1.description }
     }
 
     /// The endpoints of one service port and family: from each slice of the family, the port whose name (and

@@ -43,7 +43,7 @@ struct ProxyRulesetTests {
         #expect(text.contains("ip saddr != { 10.244.0.0/16 } meta mark set meta mark | 0x00004000"))
         #expect(text.contains("add rule inet weft-proxy endpoint-check ip daddr @cluster-ips4 reject"))
         let chains = text.split(separator: "\n").filter { $0.hasPrefix("add chain") }
-        #expect(chains.count == 8)
+        #expect(chains.count == 11)
     }
 
     @Test func elementsDispatchEveryBucket() {
@@ -91,6 +91,7 @@ struct ProxyRulesetTests {
             Self.plan("web", clusterIP: "10.96.0.20", endpoints: ["10.244.0.5@local", "10.244.1.5"], nodePort: 30080),
             Self.plan("v6", clusterIP: "fd00:10:96::20", endpoints: ["fd00:10:244::5"]),
             Self.plan("none", clusterIP: "10.96.0.21", endpoints: []),
+            Self.stickyFirewalled(),
         ]
         let full = Self.ruleset.fullSync(plans, node: Self.node).render()
         for attempt in ["first", "over an existing table"] {
@@ -114,5 +115,40 @@ struct ProxyRulesetTests {
         #expect(
             listed.stdoutString.contains("fd00:10:96::20 . tcp . 80 . 15 : fd00:10:244::5 . 8080"),
             "\(listed.stdoutString)")
+    }
+
+    /// An IPv6 load-balancer service with session affinity and source ranges.
+    static func stickyFirewalled() -> ServicePortPlan {
+        var plan = Self.plan("sticky", clusterIP: "fd00:10:96::30", endpoints: ["fd00:10:244::5", "fd00:10:244::6"])
+        plan.affinityTimeoutSeconds = 30
+        plan.loadBalancerIPs = [IPAddress("fd00:5::30")!]
+        plan.loadBalancerSourceRanges = [IPPrefix("fd00:77::/64")!]
+        return plan
+    }
+
+    @Test func sessionAffinityAndSourceRangeObjects() {
+        let objects = Self.ruleset.objects([Self.stickyFirewalled()], node: Self.node)
+        let base = "affinity-" + ProxyRuleset.hash("n/sticky/TCP/v6 cluster 30")
+        let endpoint = base + "-" + ProxyRuleset.hash("[fd00:10:244::5]:8080").prefix(8)
+        let other = base + "-" + ProxyRuleset.hash("[fd00:10:244::6]:8080").prefix(8)
+        #expect(objects.chains.map(\.chain.name) == [base, endpoint, other])
+        #expect(
+            objects.chains[0].rules == [
+                "ip6 saddr @\(endpoint) goto \(endpoint)", "ip6 saddr @\(other) goto \(other)",
+                "numgen random mod 2 vmap { 0 : goto \(endpoint), 1 : goto \(other) }",
+            ])
+        #expect(
+            objects.chains[1].rules == [
+                "update @\(endpoint) { ip6 saddr }", "meta l4proto tcp dnat ip6 to [fd00:10:244::5]:8080",
+            ])
+        #expect(
+            objects.sets.map(\.timeout) == ["30s", "30s"]
+                && objects.sets.allSatisfy { $0.flags == [.dynamic, .timeout] })
+        func keys(_ set: String) -> [String] { objects.elements.filter { $0.set == set }.map(\.key) }
+        #expect(keys("affinity-dispatch6") == ["fd00:10:96::30 . tcp . 80", "fd00:5::30 . tcp . 80"])
+        #expect(objects.elements.filter { $0.set == "affinity-dispatch6" }.allSatisfy { $0.value == "goto \(base)" })
+        #expect(keys("firewall-frontends6") == ["fd00:5::30 . tcp . 80"])
+        #expect(keys("firewall-allow6") == ["fd00:5::30 . tcp . 80 . fd00:77::/64"])
+        #expect(keys("frontends6-16").isEmpty, "affinity frontends dispatch through their own chain")
     }
 }
