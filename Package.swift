@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "APIServer", targets: ["APIServer"]),
         .library(name: "ServiceProxy", targets: ["ServiceProxy"]),
+        .library(name: "DNS", targets: ["DNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +79,8 @@ let package = Package(
             ]
         ),
         .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
+        .target(name: "DNS", dependencies: ["WeftNet"]),
+        .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
         .target(
             name: "Lab",
             dependencies: [
@@ -119,6 +122,8 @@ let package = Package(
         .testTarget(name: "WeftNetTests", dependencies: ["WeftNet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
+        .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
+        .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "DNS", "WeftNet", "KubeModel"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
