@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "CWeftLinux"),
         .target(name: "Netlink", dependencies: ["WeftNet", "CWeftLinux"]),
         .target(name: "NFTables", dependencies: ["WeftNet", "CWeftLinux"]),
-        .target(name: "NFTablesTesting", dependencies: ["NFTables"]),
+        .target(name: "NFTablesTesting", dependencies: ["NFTables", "WeftNet"]),
         .target(name: "CNI", dependencies: ["WeftNet", "Netlink", "NFTables", "CWeftLinux"]),
         .executableTarget(name: "weft-cni", dependencies: ["CNI"], linkerSettings: staticStdlib),
         .target(name: "KubeModel", dependencies: ["WeftNet", .product(name: "Yams", package: "Yams")]),
@@ -80,7 +80,19 @@ let package = Package(
         ),
         .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "DNS", dependencies: ["WeftNet"]),
+        .target(name: "PrometheusText"),
         .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "DNS", "ClusterDNS", "WeftNet", "KubeModel", "KubeClient", "PrometheusText",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Lab",
             dependencies: [
@@ -113,7 +125,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent", "Lab",
-                "ServiceProxy",
+                "ServiceProxy", "DNS", "ClusterDNS", "DNSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,6 +136,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "DNS", "WeftNet", "KubeModel"]),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNS", "WeftNet"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),

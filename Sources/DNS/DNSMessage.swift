@@ -1,3 +1,7 @@
+/// The DNS message model: header fields and sections of RFC 1035 §4.1 (flags of RFC 4035 §3.2 for AD/CD), record
+/// types of RFC 1035 §3.2.2, RFC 3596 (AAAA), RFC 2782 (SRV) and RFC 6891 (OPT), response codes with EDNS's
+/// extension (RFC 6891 §6.1.3). The wire format is in DNSDecoding.swift and DNSEncoding.swift.
+
 import WeftNet
 
 /// A record type (RFC 1035 §3.2.2 and later RFCs); unknown types keep their number.
@@ -159,8 +163,7 @@ public struct EDNS: Sendable, Hashable {
     /// Options as code and data, in order.
     public var options: [EDNSOption]
 
-    public init(udpPayloadSize: UInt16 = 1232, version: UInt8 = 0, dnssecOK: Bool = false, options: [EDNSOption] = [])
-    {
+    public init(udpPayloadSize: UInt16 = 1232, version: UInt8 = 0, dnssecOK: Bool = false, options: [EDNSOption] = []) {
         self.udpPayloadSize = udpPayloadSize
         self.version = version
         self.dnssecOK = dnssecOK

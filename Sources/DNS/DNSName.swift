@@ -1,3 +1,6 @@
+/// Domain names: labels and limits of RFC 1035 §2.3.4 and §3.1, case-insensitive comparison of RFC 4343. Wire
+/// encoding and compression (RFC 1035 §4.1.4) are in DNSDecoding.swift and DNSEncoding.swift.
+
 /// A domain name as labels of raw bytes (RFC 1035 §3.1), keeping the case it was written in. Names compare and
 /// hash without regard to ASCII case (RFC 4343), as DNS names do.
 public struct DNSName: Sendable, Hashable, CustomStringConvertible {

@@ -23,6 +23,8 @@ public struct LabManifests: Sendable {
 
     public var items: [Item]
 
+    public init(items: [Item]) { self.items = items }
+
     /// Reads files and directories (their `.yaml`, `.yml` and `.json` files, by name). Every document must parse,
     /// be of a kind the lab serves, and have a name; else the error names the file and the document.
     public static func load(_ arguments: [String]) throws -> LabManifests {
@@ -46,24 +48,31 @@ public struct LabManifests: Sendable {
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw LabControlError.manifest("\(file): cannot read it: \(error.localizedDescription)")
             }
-            let objects: [JSONValue]
-            do { objects = try Manifest.decodeDocuments(text) } catch {
-                throw LabControlError.manifest("\(file): \(error)")
+            items += try parse(text, source: file).items
+        }
+        return LabManifests(items: items)
+    }
+
+    /// The objects of one YAML or JSON text (several documents), checked as `load` checks a file's.
+    static func parse(_ text: String, source file: String) throws -> LabManifests {
+        let objects: [JSONValue]
+        do { objects = try Manifest.decodeDocuments(text) } catch {
+            throw LabControlError.manifest("\(file): \(error)")
+        }
+        var items: [Item] = []
+        for object in objects {
+            let apiVersion = object["apiVersion"]?.stringValue ?? ""
+            let kind = object["kind"]?.stringValue ?? ""
+            guard let resource = Resources.find(apiVersion: apiVersion, kind: kind) else {
+                throw LabControlError.manifest(
+                    "\(file): unknown kind \"\(kind)\" of apiVersion \"\(apiVersion)\" (the lab serves: "
+                        + Resources.all.map(\.kind).joined(separator: ", ") + ")")
             }
-            for object in objects {
-                let apiVersion = object["apiVersion"]?.stringValue ?? ""
-                let kind = object["kind"]?.stringValue ?? ""
-                guard let resource = Resources.find(apiVersion: apiVersion, kind: kind) else {
-                    throw LabControlError.manifest(
-                        "\(file): unknown kind \"\(kind)\" of apiVersion \"\(apiVersion)\" (the lab serves: "
-                            + Resources.all.map(\.kind).joined(separator: ", ") + ")")
-                }
-                let item = Item(object: object, resource: resource, source: file)
-                guard !item.name.isEmpty else {
-                    throw LabControlError.manifest("\(file): a \(kind) without metadata.name")
-                }
-                items.append(item)
+            let item = Item(object: object, resource: resource, source: file)
+            guard !item.name.isEmpty else {
+                throw LabControlError.manifest("\(file): a \(kind) without metadata.name")
             }
+            items.append(item)
         }
         return LabManifests(items: items)
     }

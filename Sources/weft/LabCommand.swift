@@ -59,6 +59,12 @@ struct LabCommand: AsyncParsableCommand {
         @Option(help: "Pod and service addresses: ipv4, ipv6 or dual.") var ipFamily: LabIPFamily = .dual
         @Option(name: .short, help: "A manifest file or directory to apply (repeatable).") var file: [String] = []
         @Option(help: "How long to wait for the manifests' pods, in seconds.") var timeout = 120
+        @Option(
+            help: """
+                An upstream resolver for names outside the cluster zone (repeatable, host or host:port; default: \
+                none, such names are refused).
+                """)
+        var dnsUpstream: [String] = []
 
         func run() async throws {
             // Everything to apply is read and checked before anything is made.
@@ -67,20 +73,21 @@ struct LabCommand: AsyncParsableCommand {
                 name: lab.name, nodes: nodes, overlay: overlay, ipFamily: ipFamily, weftBinary: LabCommand.weftBinary,
                 progress: { LabCommand.say("  " + $0) })
             let paths = LabPaths(spec.topology)
-            if !manifests.items.isEmpty {
-                let client = try LabCommand.adminClient(spec)
-                do {
-                    try await manifests.apply(with: client, progress: { LabCommand.say("  " + $0) })
-                    try await manifests.waitUntilReady(
-                        with: client, timeout: .seconds(timeout), progress: { LabCommand.say("  " + $0) })
-                } catch {
-                    try? await client.shutdown()
-                    LabCommand.say("lab \(spec.name) is up, but: \(error)")
-                    LabCommand.say("export KUBECONFIG=\(paths.kubeconfig)")
-                    throw ExitCode(1)
-                }
+            // The cluster DNS first, then the user's objects; up waits for both.
+            let all = LabManifests(
+                items: try LabDNS.manifests(spec: spec, upstreams: dnsUpstream).items + manifests.items)
+            let client = try LabCommand.adminClient(spec)
+            do {
+                try await all.apply(with: client, progress: { LabCommand.say("  " + $0) })
+                try await all.waitUntilReady(
+                    with: client, timeout: .seconds(timeout), progress: { LabCommand.say("  " + $0) })
+            } catch {
                 try? await client.shutdown()
+                LabCommand.say("lab \(spec.name) is up, but: \(error)")
+                LabCommand.say("export KUBECONFIG=\(paths.kubeconfig)")
+                throw ExitCode(1)
             }
+            try? await client.shutdown()
             LabCommand.say(
                 """
 

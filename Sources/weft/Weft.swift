@@ -10,7 +10,7 @@ struct Weft: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
-            AgentCommand.self, LabCommand.self,
+            AgentCommand.self, DNSCommand.self, LabCommand.self,
         ]
     )
 }

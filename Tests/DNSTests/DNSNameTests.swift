@@ -12,7 +12,7 @@ struct DNSNameTests {
         #expect(name.isSubdomain(of: zone) && !zone.isSubdomain(of: name))
         #expect(name.labels(below: zone)?.map { String(decoding: $0, as: UTF8.self) } == ["My-Svc", "Default", "svc"])
         #expect(DNSName(".") == .root && DNSName.root.description == "." && DNSName.root.wireLength == 1)
-        #expect(name.wireLength == 35)
+        #expect(name.wireLength == 34)
     }
 
     @Test func refusesEmptyAndOverlongLabelsAndNames() {

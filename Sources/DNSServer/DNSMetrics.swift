@@ -1,0 +1,94 @@
+import DNS
+import PrometheusText
+import Synchronization
+
+/// What `weft dns` reports on `/metrics` (names after CoreDNS's where there is one).
+public final class DNSMetrics: Sendable {
+    private struct Values {
+        var responses: [String: Int] = [:]
+        var duration = PrometheusHistogram(
+            bounds: PrometheusHistogram.exponential(start: 0.00025, factor: 2, count: 16))
+        var cacheHits = 0
+        var cacheMisses = 0
+        var coalesced = 0
+        var dropped = 0
+        var programming = PrometheusHistogram(
+            bounds: PrometheusHistogram.exponential(start: 0.0001, factor: 2, count: 16))
+    }
+
+    private let values = Mutex(Values())
+
+    public init() {}
+
+    func recordResponse(type: RecordType?, rcode: ResponseCode, transport: DNSResponder.Transport, duration: Duration) {
+        let key = "\(type.map(Self.typeLabel) ?? "other")|\(rcode)|\(transport == .udp ? "udp" : "tcp")"
+        values.withLock {
+            $0.responses[key, default: 0] += 1
+            $0.duration.observe(Self.seconds(duration))
+        }
+    }
+
+    func recordDropped() { values.withLock { $0.dropped += 1 } }
+
+    func recordForward(_ source: Forwarder.Source) {
+        values.withLock {
+            switch source {
+            case .cache: $0.cacheHits += 1
+            case .upstream: $0.cacheMisses += 1
+            case .coalesced: $0.coalesced += 1
+            }
+        }
+    }
+
+    /// An object change applied to the zone, `duration` after its informer event arrived.
+    public func recordProgramming(_ duration: Duration) {
+        values.withLock { $0.programming.observe(Self.seconds(duration)) }
+    }
+
+    /// Responses counted so far, by rcode name.
+    public func responses(rcode: ResponseCode) -> Int {
+        values.withLock { v in v.responses.filter { $0.key.split(separator: "|")[1] == "\(rcode)" }.values.reduce(0, +)
+        }
+    }
+
+    /// Types CoreDNS counts by name; the rest are "other", so a client cannot grow the label set.
+    static func typeLabel(_ type: RecordType) -> String {
+        [.a, .aaaa, .cname, .ptr, .srv, .txt, .soa, .ns, .mx].contains(type) ? "\(type)" : "other"
+    }
+
+    public func prometheusText() -> String {
+        let v = values.withLock { $0 }
+        var out = PrometheusText()
+        out.header(
+            "weft_dns_responses_total", type: "counter", help: "Responses sent, by query type, rcode and transport.")
+        for (key, count) in v.responses.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|").map(String.init)
+            out.sample(
+                "weft_dns_responses_total", labels: [("type", parts[0]), ("rcode", parts[1]), ("proto", parts[2])],
+                "\(count)")
+        }
+        out.histogram(
+            "weft_dns_request_duration_seconds", help: "Time from a query's arrival to its response.",
+            series: [([], v.duration)])
+        out.metric(
+            "weft_dns_cache_hits_total", type: "counter", help: "Forwarded names answered from the cache.",
+            value: "\(v.cacheHits)")
+        out.metric(
+            "weft_dns_cache_misses_total", type: "counter", help: "Forwarded names asked of an upstream.",
+            value: "\(v.cacheMisses)")
+        out.metric(
+            "weft_dns_coalesced_total", type: "counter", help: "Queries that waited for an identical one in flight.",
+            value: "\(v.coalesced)")
+        out.metric(
+            "weft_dns_dropped_total", type: "counter", help: "Messages dropped unanswered.", value: "\(v.dropped)")
+        out.histogram(
+            "weft_dns_programming_duration_seconds",
+            help: "Time from an informer event (Service, EndpointSlice, Pod, Namespace) to the zone serving it.",
+            series: [([], v.programming)])
+        return out.text
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,167 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `weft dns`'s listeners: UDP and TCP (RFC 7766: two-byte length before each message, several queries on one
+/// connection, answers in any order; an idle connection is closed after `idleTimeout`) on each address, answering
+/// through the `DNSResponder`.
+public final class DNSServer: ServiceLifecycle.Service {
+    public let responder: DNSResponder
+    private let channels: [any Channel]
+    private let logger: Logger
+
+    /// The ports bound, in the order of the addresses (useful with port 0).
+    public let boundPorts: [Int]
+
+    private init(responder: DNSResponder, channels: [any Channel], ports: [Int], logger: Logger) {
+        self.responder = responder
+        self.channels = channels
+        boundPorts = ports
+        self.logger = logger
+    }
+
+    /// Binds UDP and TCP on each of `addresses` (host and port; port 0 picks one, the same for UDP and TCP).
+    public static func start(
+        responder: DNSResponder, addresses: [(host: String, port: Int)], idleTimeout: TimeAmount = .seconds(10),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "weft.dns")
+    ) async throws -> DNSServer {
+        var channels: [any Channel] = []
+        var ports: [Int] = []
+        do {
+            for (host, port) in addresses {
+                let udp = try await DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(responder: responder))
+                        }
+                    }
+                    .bind(host: host, port: port).get()
+                channels.append(udp)
+                let bound = udp.localAddress?.port ?? port
+                let tcp = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let pipeline = channel.pipeline.syncOperations
+                            try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                            try pipeline.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
+                            try pipeline.addHandler(TCPQueryHandler(responder: responder))
+                        }
+                    }
+                    .bind(host: host, port: bound).get()
+                channels.append(tcp)
+                ports.append(bound)
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return DNSServer(responder: responder, channels: channels, ports: ports, logger: logger)
+    }
+
+    /// Serves until graceful shutdown or cancellation, then closes the listeners.
+    public func run() async throws {
+        let channels = channels
+        await withTaskCancellationOrGracefulShutdownHandler {
+            for channel in channels { try? await channel.closeFuture.get() }
+        } onCancelOrGracefulShutdown: {
+            for channel in channels { channel.close(promise: nil) }
+        }
+    }
+
+    public func close() async {
+        for channel in channels { try? await channel.close() }
+    }
+}
+
+/// One datagram, one query: answered on the event loop when the zone has it, from a task when it is forwarded.
+final class UDPQueryHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let responder: DNSResponder
+
+    init(responder: DNSResponder) { self.responder = responder }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let bytes = Array(envelope.data.readableBytesView)
+        let remote = envelope.remoteAddress
+        switch responder.handle(bytes, transport: .udp) {
+        case .drop:
+            return
+        case .reply(let answer):
+            let buffer = context.channel.allocator.buffer(bytes: answer)
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
+        case .forward(let pending):
+            let channel = context.channel
+            let responder = responder
+            Task {
+                let answer = await responder.finish(pending)
+                guard !answer.isEmpty else { return }
+                let envelope = AddressedEnvelope(remoteAddress: remote, data: channel.allocator.buffer(bytes: answer))
+                channel.writeAndFlush(envelope, promise: nil)
+            }
+        }
+    }
+
+    /// A failed read or write concerns one datagram: keep serving the others.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
+
+/// Queries on one TCP connection.
+final class TCPQueryHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let responder: DNSResponder
+
+    init(responder: DNSResponder) { self.responder = responder }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        switch responder.handle(bytes, transport: .tcp) {
+        case .drop:
+            context.close(promise: nil)
+        case .reply(let answer):
+            context.writeAndFlush(wrapOutboundOut(Self.frame(answer, context.channel.allocator)), promise: nil)
+        case .forward(let pending):
+            let channel = context.channel
+            let responder = responder
+            Task {
+                let answer = await responder.finish(pending)
+                guard !answer.isEmpty else { return }
+                channel.writeAndFlush(Self.frame(answer, channel.allocator), promise: nil)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+
+    static func frame(_ message: [UInt8], _ allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: message.count + 2)
+        buffer.writeInteger(UInt16(message.count))
+        buffer.writeBytes(message)
+        return buffer
+    }
+}
+
+/// Splits a TCP stream into DNS messages: each is preceded by its length in two bytes (RFC 1035 §4.2.2).
+struct LengthPrefixedFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
+            buffer.readableBytes >= 2 + Int(length)
+        else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 2)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+}
