@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables",
+                "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables", "PrometheusText",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The agent's small HTTP endpoint: `GET /healthz` (200 `ok`, or 503 with the reason) and `GET /metrics`
-/// (Prometheus text format).
+/// The agent's small HTTP endpoint: `GET /healthz` (200 `ok`, or 503 with the overlay's and the service proxy's
+/// reasons) and `GET /metrics` (Prometheus text format).
 public struct AgentHTTPServer: ServiceLifecycle.Service {
     public let host: String
     public let port: Int

@@ -1,6 +1,8 @@
+import PrometheusText
 import Synchronization
 
-/// What `weft agent` reports on `/metrics` (Prometheus text format 0.0.4) and `/healthz`.
+/// What `weft agent` reports on `/metrics` (Prometheus text format 0.0.4) and `/healthz`: the overlay's own
+/// metrics and, when the agent runs the service proxy, its `ProxyMetrics`.
 public final class AgentMetrics: Sendable {
     private struct Values {
         var synced = false
@@ -14,8 +16,12 @@ public final class AgentMetrics: Sendable {
     }
 
     private let values = Mutex(Values())
+    /// The service proxy's metrics and health (nil: the agent runs no proxy).
+    public let proxy: ProxyMetrics?
 
-    public init() {}
+    public init(proxy: ProxyMetrics? = nil) {
+        self.proxy = proxy
+    }
 
     /// The Node informer has delivered its first list.
     public func recordSynced() {
@@ -51,42 +57,43 @@ public final class AgentMetrics: Sendable {
     /// Whether the last reconcile failed.
     public var isFailing: Bool { values.withLock { $0.lastError != nil } }
 
-    /// Healthy once the informer has synced and while the last reconcile succeeded; the message says why not.
+    /// Healthy once the informer has synced and while the last reconcile succeeded, and while the service proxy
+    /// (if any) is healthy; the message says why not.
     public var health: (healthy: Bool, message: String) {
-        values.withLock { v in
+        let overlay = values.withLock { v -> (healthy: Bool, message: String) in
             if !v.synced { return (false, "waiting for the first list of Nodes") }
             if let error = v.lastError { return (false, "last reconcile failed: \(error)") }
             return (true, "ok")
         }
+        guard let proxy = proxy?.health, !proxy.healthy else { return overlay }
+        return overlay.healthy ? proxy : (false, overlay.message + "; " + proxy.message)
     }
 
     /// The metrics in Prometheus' text exposition format.
     public func prometheusText() -> String {
         let v = values.withLock { $0 }
-        let metrics: [(name: String, type: String, help: String, value: String)] = [
-            ("weft_agent_reconciles_total", "counter", "Overlay reconciles run.", "\(v.reconciles)"),
-            (
-                "weft_agent_reconcile_errors_total", "counter",
-                "Overlay reconciles that failed, wholly or in part.", "\(v.errors)"
-            ),
-            ("weft_agent_kernel_changes_total", "counter", "Kernel changes applied by reconciles.", "\(v.changes)"),
-            (
-                "weft_agent_peers", "gauge", "Peer nodes programmed by the last successful reconcile.",
-                "\(v.peers)"
-            ),
-            (
-                "weft_agent_skipped", "gauge", "Peers or families the last reconcile's plan left out.",
-                "\(v.skipped)"
-            ),
-            (
-                "weft_agent_last_reconcile_duration_seconds", "gauge", "How long the last reconcile took.",
-                "\(v.lastDurationSeconds)"
-            ),
-            ("weft_agent_informer_synced", "gauge", "1 once the Node informer has synced.", v.synced ? "1" : "0"),
-        ]
-        return metrics.map { m in
-            "# HELP \(m.name) \(m.help)\n# TYPE \(m.name) \(m.type)\n\(m.name) \(m.value)\n"
-        }.joined()
+        var text = PrometheusText()
+        text.metric(
+            "weft_agent_reconciles_total", type: "counter", help: "Overlay reconciles run.", value: "\(v.reconciles)")
+        text.metric(
+            "weft_agent_reconcile_errors_total", type: "counter",
+            help: "Overlay reconciles that failed, wholly or in part.", value: "\(v.errors)")
+        text.metric(
+            "weft_agent_kernel_changes_total", type: "counter", help: "Kernel changes applied by reconciles.",
+            value: "\(v.changes)")
+        text.metric(
+            "weft_agent_peers", type: "gauge", help: "Peer nodes programmed by the last successful reconcile.",
+            value: "\(v.peers)")
+        text.metric(
+            "weft_agent_skipped", type: "gauge", help: "Peers or families the last reconcile's plan left out.",
+            value: "\(v.skipped)")
+        text.metric(
+            "weft_agent_last_reconcile_duration_seconds", type: "gauge", help: "How long the last reconcile took.",
+            value: "\(v.lastDurationSeconds)")
+        text.metric(
+            "weft_agent_informer_synced", type: "gauge", help: "1 once the Node informer has synced.",
+            value: v.synced ? "1" : "0")
+        return text.text + (proxy?.prometheusText() ?? "")
     }
 
     private static func seconds(_ duration: Duration) -> Double {

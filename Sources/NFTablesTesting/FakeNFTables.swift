@@ -127,6 +127,33 @@ public final class FakeNFTables: NFTablesBackend {
         }
     }
 
+    // MARK: - Reading the state
+
+    /// One table's chains, rules, sets and elements as stored (what `PacketTracer` walks).
+    public struct TableSnapshot: Sendable {
+        public var table: Table
+        /// Chains by name.
+        public var chains: [String: Chain]
+        /// Each chain's rules in order, with their handles.
+        public var rules: [String: [Rule]]
+        /// Sets and maps by name.
+        public var sets: [String: NFTSet]
+        /// Each set's elements by key.
+        public var elements: [String: [String: Element]]
+    }
+
+    /// Every table as stored, by family and name.
+    public func snapshot() -> [TableSnapshot] {
+        state.withLock { state in
+            state.tables.keys.sorted().map { key in
+                let table = state.tables[key]!
+                return TableSnapshot(
+                    table: table.table, chains: table.chains.mapValues(\.chain), rules: table.chains.mapValues(\.rules),
+                    sets: table.sets.mapValues(\.set), elements: table.sets.mapValues(\.elements))
+            }
+        }
+    }
+
     // MARK: - Dump
 
     /// Everything as nft commands that would recreate it, in canonical order: tables by family and name; in each,

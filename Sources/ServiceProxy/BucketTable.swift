@@ -1,17 +1,22 @@
-/// How a service port's new connections are spread over its endpoints without a chain per service: the packet
-/// picks a bucket with `numgen random mod B`, and a map sends each bucket to one endpoint. `B` is a power of two
-/// per service, at least 16 and at least five buckets per endpoint, so that every endpoint gets ⌊B/E⌋ or ⌈B/E⌉
-/// buckets: each share stays within ±20 % of even (the bound is reached only when an endpoint has exactly five
-/// buckets and another six; more buckets per endpoint narrow it) for any endpoint count. One rule per bucket size
-/// in use serves every service with that size.
+/// How a service frontend's new connections are spread over its endpoints without a chain per service: the
+/// packet picks a bucket with `numgen random mod W`, and a map sends each bucket to one endpoint. W, the
+/// frontend's width, is its endpoint count when that is at most `exactLimit` — one bucket per endpoint, every
+/// share exactly even — and beyond that a power of two with at least five buckets per endpoint, so that every
+/// endpoint gets ⌊W/E⌋ or ⌈W/E⌉ buckets and each share stays within ±20 % of even (the bound is reached only
+/// when an endpoint has exactly five buckets and another six). One dispatch chain per width in use serves every
+/// frontend with that width.
 public enum BucketTable {
-    public static let minimumBuckets = 16
+    /// Up to this many endpoints, one bucket each.
+    public static let exactLimit = 64
     public static let bucketsPerEndpoint = 5
+    /// Every width a frontend can have: 1…64, then powers of two up to 8,192 (1,638 endpoints at five each).
+    public static let widths = Array(1...exactLimit) + [128, 256, 512, 1024, 2048, 4096, 8192]
 
-    /// The bucket count for `endpoints` endpoints (16 for none or few).
+    /// The width for `endpoints` endpoints (at least 1).
     public static func size(forEndpoints endpoints: Int) -> Int {
-        var size = minimumBuckets
-        while size < endpoints * bucketsPerEndpoint { size *= 2 }
+        if endpoints <= exactLimit { return max(endpoints, 1) }
+        var size = 128
+        while size < endpoints * bucketsPerEndpoint && size < widths.last! { size *= 2 }
         return size
     }
 

@@ -6,16 +6,17 @@ import WeftNet
 /// why: kube-proxy's chain per service and per endpoint takes 84 s to load at 10,000 services, maps 1.6 s).
 ///
 /// Dispatch: a new connection to a frontend (`daddr . l4proto . dport`: a cluster IP, external IP,
-/// load-balancer IP or node address with its port) that is in `frontendsF-B` picks bucket
-/// `numgen random mod B` and is DNATed to the endpoint `backendsF-B` maps that bucket to; `B` is the frontend's
-/// bucket count (`BucketTable`), one rule per count. A frontend without usable endpoints is rejected at once
-/// (`no-endpointsF`), or dropped when its endpoints are all on other nodes under a `Local` policy
-/// (`drop-frontendsF`); any other port of a cluster IP is rejected (`cluster-ipsF`). Masquerade: external
-/// frontends under `externalTrafficPolicy: Cluster` (`masq-frontendsF`), cluster IPs reached from outside the
+/// load-balancer IP or node address with its port) is looked up in the verdict map `dispatchF`, which sends it to
+/// the chain for its width W (`mod-W`: `numgen random mod W`, `BucketTable`), whose one rule per family DNATs it to
+/// the endpoint `backendsF` maps that bucket to — one lookup and one rule whatever the number of services. A
+/// frontend without usable endpoints is rejected at once (`no-endpointsF`), or dropped when its endpoints are all
+/// on other nodes under a `Local` policy (`drop-frontendsF`); any other port of a cluster IP is rejected
+/// (`cluster-ipsF`). Masquerade: external frontends under `externalTrafficPolicy: Cluster` (`masq-frontendsF`),
+/// cluster IPs reached from outside the
 /// pod network, and hairpin (a pod reaching itself: `hairpinF` holds `e . e` for every endpoint `e`).
 ///
-/// Two features keep per-flow state. `sessionAffinity: ClientIP`: such a frontend is in `affinity-dispatchF`,
-/// a verdict map to a chain the service owns, which sends a client seen within the timeout to the endpoint it
+/// Two features keep per-flow state. `sessionAffinity: ClientIP`: such a frontend's `dispatchF` verdict goes to
+/// a chain the service owns, which sends a client seen within the timeout to the endpoint it
 /// used last (one dynamic set of client addresses per endpoint, as kube-proxy does: a removed endpoint takes its
 /// clients with it) and otherwise picks one at random and records the client. `loadBalancerSourceRanges`: before
 /// DNAT, a load-balancer frontend in `firewall-frontendsF` drops sources outside its ranges (`firewall-allowF`).
@@ -23,8 +24,6 @@ public struct ProxyRuleset: Sendable {
     public static let table = "weft-proxy"
     /// The packet mark bit that asks for masquerade (kube-proxy's).
     public static let masqueradeMark = "0x00004000"
-    /// The bucket counts the skeleton has a dispatch rule and map for.
-    public static let bucketSizes = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 
     /// The pod network (`--cluster-cidr`): cluster-IP traffic from elsewhere is masqueraded.
     public var clusterCIDRs: [IPPrefix]
@@ -53,51 +52,50 @@ public struct ProxyRuleset: Sendable {
             }
             tx.add(NFTSet(family: .inet, table: t, name: "cluster-ips" + f, typeOf: "\(ip) daddr"))
             tx.add(NFTSet(family: .inet, table: t, name: "hairpin" + f, typeOf: "\(ip) saddr . \(ip) daddr"))
-            tx.add(NFTSet(family: .inet, table: t, name: "affinity-dispatch" + f, typeOf: frontend, mapType: "verdict"))
+            tx.add(NFTSet(family: .inet, table: t, name: "dispatch" + f, typeOf: frontend, mapType: "verdict"))
+            // The bucket's width in the typeof is only its type: every `mod-W` chain's numgen fits it.
+            tx.add(
+                NFTSet(
+                    family: .inet, table: t, name: "backends" + f, typeOf: "\(frontend) . numgen random mod 16",
+                    mapType: "\(ip) daddr . th dport"))
             tx.add(NFTSet(family: .inet, table: t, name: "firewall-frontends" + f, typeOf: frontend))
             tx.add(
                 NFTSet(
                     family: .inet, table: t, name: "firewall-allow" + f, typeOf: "\(frontend) . \(ip) saddr",
                     flags: [.interval]))
-            for size in Self.bucketSizes {
-                tx.add(NFTSet(family: .inet, table: t, name: "frontends\(f)-\(size)", typeOf: frontend))
-                tx.add(
-                    NFTSet(
-                        family: .inet, table: t, name: "backends\(f)-\(size)",
-                        typeOf: "\(frontend) . numgen random mod \(size)", mapType: "\(ip) daddr . th dport"))
-            }
         }
-        let chains: [Chain] = [
-            Chain(
-                family: .inet, table: t, name: "nat-prerouting", type: .nat, hook: .prerouting, priority: "dstnat",
-                policy: "accept"),
-            // nft 1.0.6 takes the name `dstnat` only on prerouting: -100 is the same priority.
-            Chain(
-                family: .inet, table: t, name: "nat-output", type: .nat, hook: .output, priority: "-100",
-                policy: "accept"),
-            Chain(
-                family: .inet, table: t, name: "nat-postrouting", type: .nat, hook: .postrouting,
-                priority: "srcnat", policy: "accept"),
-            Chain(
-                family: .inet, table: t, name: "filter-input", type: .filter, hook: .input, priority: "filter",
-                policy: "accept"),
-            Chain(
-                family: .inet, table: t, name: "filter-forward", type: .filter, hook: .forward, priority: "filter",
-                policy: "accept"),
-            Chain(
-                family: .inet, table: t, name: "filter-output", type: .filter, hook: .output, priority: "filter",
-                policy: "accept"),
-            // Before DNAT (kube-proxy's filter-prerouting-pre-dnat): dstnat - 10.
-            Chain(
-                family: .inet, table: t, name: "filter-prerouting", type: .filter, hook: .prerouting,
-                priority: "-110", policy: "accept"),
-            Chain(
-                family: .inet, table: t, name: "filter-output-pre-dnat", type: .filter, hook: .output,
-                priority: "-110", policy: "accept"),
-            Chain(family: .inet, table: t, name: "services"),
-            Chain(family: .inet, table: t, name: "endpoint-check"),
-            Chain(family: .inet, table: t, name: "firewall-check"),
-        ]
+        let chains: [Chain] =
+            [
+                Chain(
+                    family: .inet, table: t, name: "nat-prerouting", type: .nat, hook: .prerouting, priority: "dstnat",
+                    policy: "accept"),
+                // nft 1.0.6 takes the name `dstnat` only on prerouting: -100 is the same priority.
+                Chain(
+                    family: .inet, table: t, name: "nat-output", type: .nat, hook: .output, priority: "-100",
+                    policy: "accept"),
+                Chain(
+                    family: .inet, table: t, name: "nat-postrouting", type: .nat, hook: .postrouting,
+                    priority: "srcnat", policy: "accept"),
+                Chain(
+                    family: .inet, table: t, name: "filter-input", type: .filter, hook: .input, priority: "filter",
+                    policy: "accept"),
+                Chain(
+                    family: .inet, table: t, name: "filter-forward", type: .filter, hook: .forward, priority: "filter",
+                    policy: "accept"),
+                Chain(
+                    family: .inet, table: t, name: "filter-output", type: .filter, hook: .output, priority: "filter",
+                    policy: "accept"),
+                // Before DNAT (kube-proxy's filter-prerouting-pre-dnat): dstnat - 10.
+                Chain(
+                    family: .inet, table: t, name: "filter-prerouting", type: .filter, hook: .prerouting,
+                    priority: "-110", policy: "accept"),
+                Chain(
+                    family: .inet, table: t, name: "filter-output-pre-dnat", type: .filter, hook: .output,
+                    priority: "-110", policy: "accept"),
+                Chain(family: .inet, table: t, name: "services"),
+                Chain(family: .inet, table: t, name: "endpoint-check"),
+                Chain(family: .inet, table: t, name: "firewall-check"),
+            ] + BucketTable.widths.map { Chain(family: .inet, table: t, name: "mod-\($0)") }
         for chain in chains { tx.add(chain) }
         func rule(_ chain: String, _ body: String) { tx.add(Rule(family: .inet, table: t, chain: chain, body: body)) }
         rule("nat-prerouting", "jump services")
@@ -116,12 +114,11 @@ public struct ProxyRuleset: Sendable {
                     "\(frontend) @cluster-frontends\(f) \(ip) saddr != { \(pods.joined(separator: ", ")) } "
                         + "meta mark set meta mark | \(Self.masqueradeMark)")
             }
-            rule("services", "\(frontend) vmap @affinity-dispatch\(f)")
-            for size in Self.bucketSizes {
+            rule("services", "\(frontend) vmap @dispatch\(f)")
+            for width in BucketTable.widths {
                 rule(
-                    "services",
-                    "\(frontend) @frontends\(f)-\(size) dnat \(ip) to \(frontend) . numgen random mod \(size) "
-                        + "map @backends\(f)-\(size)")
+                    "mod-\(width)",
+                    "dnat \(ip) to \(frontend) . numgen random mod \(width) map @backends\(f)")
             }
             rule("nat-postrouting", "ct status dnat \(ip) saddr . \(ip) daddr @hairpin\(f) masquerade")
         }
@@ -200,14 +197,14 @@ public struct ProxyRuleset: Sendable {
                     if !out.chains.contains(where: { $0.chain.name == affinity.chains[0].chain.name }) {
                         out = out + affinity
                     }
-                    add("affinity-dispatch" + f, key, "goto \(affinity.chains[0].chain.name)")
+                    add("dispatch" + f, key, "goto \(affinity.chains[0].chain.name)")
                     continue
                 }
-                let size = BucketTable.size(forEndpoints: endpoints.count)
-                add("frontends\(f)-\(size)", key)
-                for (bucket, index) in BucketTable.assignment(size: size, endpoints: endpoints.count).enumerated() {
+                let width = BucketTable.size(forEndpoints: endpoints.count)
+                add("dispatch" + f, key, "goto mod-\(width)")
+                for (bucket, index) in BucketTable.assignment(size: width, endpoints: endpoints.count).enumerated() {
                     let endpoint = endpoints[index]
-                    add("backends\(f)-\(size)", "\(key) . \(bucket)", "\(endpoint.address) . \(endpoint.port)")
+                    add("backends" + f, "\(key) . \(bucket)", "\(endpoint.address) . \(endpoint.port)")
                 }
             }
             if !plan.loadBalancerSourceRanges.isEmpty {

@@ -20,6 +20,10 @@ public actor ProxySyncer {
     /// Per service: the UDP flows (frontend → endpoint) its frontends send new traffic to, as last programmed.
     private var udpFlows: [String: Set<StaleUDPFlow>] = [:]
     private var healthChecksByService: [String: HealthCheck] = [:]
+    /// Stale flows found by a sync whose transaction failed: deleted after the next sync that succeeds.
+    private var pendingStale: [StaleUDPFlow] = []
+    /// How many services have each cluster IP (a load-balancer IP that is also one is skipped).
+    private var clusterIPUsers: [IPAddress: Int] = [:]
 
     /// What one sync did.
     public struct Report: Sendable, Equatable {
@@ -63,14 +67,25 @@ public actor ProxySyncer {
 
     public func set(_ service: Service) {
         let id = Self.serviceID(namespace: service.metadata.namespace, name: service.metadata.name)
+        countClusterIPs(of: services[id], by: -1)
         services[id] = service
+        countClusterIPs(of: service, by: 1)
         dirty.insert(id)
     }
 
     public func remove(_ service: Service) {
         let id = Self.serviceID(namespace: service.metadata.namespace, name: service.metadata.name)
+        countClusterIPs(of: services[id], by: -1)
         services[id] = nil
         dirty.insert(id)
+    }
+
+    private func countClusterIPs(of service: Service?, by delta: Int) {
+        guard let service else { return }
+        for address in ServicePlanner.clusterIPs(service).compactMap(IPAddress.init) {
+            let count = (clusterIPUsers[address] ?? 0) + delta
+            clusterIPUsers[address] = count > 0 ? count : nil
+        }
     }
 
     public func set(_ slice: EndpointSlice) {
@@ -107,26 +122,28 @@ public actor ProxySyncer {
         let ids = full ? Set(services.keys).union(udpFlows.keys) : dirty
         let planner = ServicePlanner(node: node)
         var skipped: [ServicePlanner.Skipped] = []
-        var next = full ? ProxyKernelState() : state
-        var nextFlows = udpFlows
-        var nextHealthChecks = healthChecksByService
+        // Changed in place, not copied: copying the state of 10,000 services cost more than the sync itself. A
+        // failed transaction leaves it ahead of the kernel, and the full sync that follows rebuilds it.
+        if full { state.reset() }
         var stale: [StaleUDPFlow] = []
         var tx = Transaction()
         for id in ids.sorted() {
             var objects = ProxyObjects()
             var flows = Set<StaleUDPFlow>()
-            nextHealthChecks[id] = nil
+            healthChecksByService[id] = nil
             if let service = services[id] {
-                let result = planner.plan(services: [service], slices: Array((slices[id] ?? [:]).values))
+                let result = planner.plan(
+                    services: [service], slices: Array((slices[id] ?? [:]).values),
+                    isClusterIP: { self.clusterIPUsers[$0] != nil })
                 skipped += result.skipped
                 let preferClose = Self.prefersClose(service) ? Set(result.plans.map(\.key)) : []
                 objects = ruleset.objects(result.plans, node: node, preferClose: preferClose)
                 flows = Self.udpFlows(result.plans, node: node, preferClose: preferClose)
-                nextHealthChecks[id] = Self.healthCheck(service, plans: result.plans, node: node)
+                healthChecksByService[id] = Self.healthCheck(service, plans: result.plans, node: node)
             }
-            tx.append(contentsOf: next.replace(service: id, with: objects))
+            tx.append(contentsOf: state.replace(service: id, with: objects))
             stale += (udpFlows[id] ?? []).subtracting(flows)
-            nextFlows[id] = flows.isEmpty ? nil : flows
+            udpFlows[id] = flows.isEmpty ? nil : flows
         }
         if full {
             // The whole table in one transaction: on the fresh table everything is an add.
@@ -141,12 +158,12 @@ public actor ProxySyncer {
                 try backend.apply(tx)
             } catch {
                 needsFullSync = true
+                pendingStale += stale
                 throw error
             }
         }
-        state = next
-        udpFlows = nextFlows
-        healthChecksByService = nextHealthChecks
+        stale += pendingStale
+        pendingStale = []
         dirty = []
         needsFullSync = false
         var report = Report(full: full, services: ids.count, operations: tx.count, skipped: skipped)

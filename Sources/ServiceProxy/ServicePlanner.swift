@@ -22,7 +22,10 @@ public struct ServicePlanner: Sendable {
     }
 
     /// Plans for every service that has cluster IPs (headless and ExternalName services have nothing to proxy).
-    public func plan(services: [Service], slices: [EndpointSlice]) -> Result {
+    /// `isClusterIP` says whether an address is any service's cluster IP (default: one of `services`').
+    public func plan(
+        services: [Service], slices: [EndpointSlice], isClusterIP: ((IPAddress) -> Bool)? = nil
+    ) -> Result {
         var slicesByService: [String: [EndpointSlice]] = [:]
         for slice in slices {
             guard let name = slice.serviceName else { continue }
@@ -30,10 +33,11 @@ public struct ServicePlanner: Sendable {
         }
         var plans: [ServicePortPlan] = []
         var skipped: [Skipped] = []
-        let allClusterIPs = Set(services.flatMap { Self.clusterIPs($0).compactMap(IPAddress.init) })
+        let given = Set(services.flatMap { Self.clusterIPs($0).compactMap(IPAddress.init) })
+        let isClusterIP = isClusterIP ?? { given.contains($0) }
         for service in services.sorted(by: { Self.id($0) < Self.id($1) }) {
             let (servicePlans, serviceSkipped) = plan(
-                service, slices: slicesByService[Self.id(service)] ?? [], allClusterIPs: allClusterIPs)
+                service, slices: slicesByService[Self.id(service)] ?? [], isClusterIP: isClusterIP)
             plans += servicePlans
             skipped += serviceSkipped
         }
@@ -51,7 +55,7 @@ public struct ServicePlanner: Sendable {
     }
 
     private func plan(
-        _ service: Service, slices: [EndpointSlice], allClusterIPs: Set<IPAddress>
+        _ service: Service, slices: [EndpointSlice], isClusterIP: (IPAddress) -> Bool
     ) -> ([ServicePortPlan], [Skipped]) {
         let id = Self.id(service)
         guard let spec = service.spec, spec.type != "ExternalName" else { return ([], []) }
@@ -97,7 +101,7 @@ public struct ServicePlanner: Sendable {
                 if spec.type == "LoadBalancer" {
                     for ingress in service.status?.loadBalancer?.ingress ?? [] {
                         guard let ip = ingress.ip.flatMap(IPAddress.init), ip.family == family else { continue }
-                        if allClusterIPs.contains(ip) {
+                        if isClusterIP(ip) {
                             skip("load-balancer IP \(ip) is also a cluster IP")
                             continue
                         }

@@ -18,7 +18,10 @@ struct AgentCommand: AsyncParsableCommand {
         discussion: """
             Runs in the node's network namespace. Programs a route per peer node's pod CIDR (host-gw: via the \
             peer's InternalIP; vxlan: over weft.vxlan4/weft.vxlan6 with FDB and neighbour entries), for IPv4 and \
-            IPv6, and serves GET /healthz and GET /metrics (Prometheus) on --metrics-address.
+            IPv6, and serves GET /healthz and GET /metrics (Prometheus) on --metrics-address. Unless \
+            --no-service-proxy, it also runs the service proxy (table inet weft-proxy, stale UDP conntrack entries \
+            deleted with the conntrack tool) and answers each externalTrafficPolicy: Local service's \
+            healthCheckNodePort.
             """
     )
 
@@ -58,7 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
         let reconciler = OverlayReconciler(
             nodeName: name, configuration: OverlayConfiguration(mode: overlay, vni: vxlanVNI, port: vxlanPort),
             kernel: NetlinkOverlayKernel(socket: socket))
-        let metrics = AgentMetrics()
+        let proxyMetrics = serviceProxy ? ProxyMetrics() : nil
+        let metrics = AgentMetrics(proxy: proxyMetrics)
         let agent = NodeAgent(
             informer: Informer<Node>(client: client), reconciler: reconciler, metrics: metrics, logger: logger)
         let server = AgentHTTPServer(
@@ -69,17 +73,24 @@ struct AgentCommand: AsyncParsableCommand {
                     metadata: ["node": "\(name)", "overlay": "\(overlay)", "metrics": "\(host):\(bound)"])
             })
         var services: [any ServiceLifecycle.Service] = [agent, server]
-        if serviceProxy {
+        if let proxyMetrics {
+            // The Node gives the default NodePort addresses and the zone (for topology-aware routing).
+            let node = try? await client.get(Node.self, name: name)
             var addresses = nodeportAddresses.compactMap(IPAddress.init)
-            if addresses.isEmpty, let node = try? await client.get(Node.self, name: name) {
-                addresses = (node.status?.addresses ?? []).filter { $0.type == "InternalIP" }
+            if addresses.isEmpty {
+                addresses = (node?.status?.addresses ?? []).filter { $0.type == "InternalIP" }
                     .compactMap { IPAddress($0.address) }
             }
+            let zone = node?.metadata.labels?["topology.kubernetes.io/zone"]
             let syncer = ProxySyncer(
-                node: ProxyNode(
-                    name: name, zone: nil, nodePortAddresses: addresses),
-                clusterCIDRs: clusterCIDR.compactMap(IPPrefix.init), backend: defaultNFTablesBackend())
-            services.append(ServiceProxyAgent(client: client, syncer: syncer, logger: logger))
+                node: ProxyNode(name: name, zone: zone, nodePortAddresses: addresses),
+                clusterCIDRs: clusterCIDR.compactMap(IPPrefix.init), backend: defaultNFTablesBackend(),
+                conntrack: ConntrackTool())
+            let healthServer = ServiceHealthServer(
+                proxyHealthy: { proxyMetrics.isHealthy }, logger: logger)
+            services.append(
+                ServiceProxyAgent(
+                    client: client, syncer: syncer, metrics: proxyMetrics, healthServer: healthServer, logger: logger))
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -17,8 +17,8 @@ struct ProxyKernelStateTests {
     @Test func onlyTheDifferenceAndSharedElementsCounted() {
         var state = ProxyKernelState()
         let a = [
-            Self.element("frontends4-16", "10.96.0.1 . tcp . 80"),
-            Self.element("backends4-16", "10.96.0.1 . tcp . 80 . 0", "10.244.0.5 . 8080"),
+            Self.element("dispatch4", "10.96.0.1 . tcp . 80", "goto mod-1"),
+            Self.element("backends4", "10.96.0.1 . tcp . 80 . 0", "10.244.0.5 . 8080"),
             Self.element("hairpin4", "10.244.0.5 . 10.244.0.5"),
         ]
         #expect(Self.lines(state.replace(service: "n/a", with: ProxyObjects(elements: a))).count == 3)
@@ -26,17 +26,18 @@ struct ProxyKernelStateTests {
             state.replace(service: "n/a", with: ProxyObjects(elements: a)).isEmpty,
             "the same state again changes nothing")
         let b = [
-            Self.element("frontends4-16", "10.96.0.2 . tcp . 80"), Self.element("hairpin4", "10.244.0.5 . 10.244.0.5"),
+            Self.element("dispatch4", "10.96.0.2 . tcp . 80", "goto mod-1"),
+            Self.element("hairpin4", "10.244.0.5 . 10.244.0.5"),
         ]
         #expect(
             Self.lines(state.replace(service: "n/b", with: ProxyObjects(elements: b))) == [
-                "add element inet weft-proxy frontends4-16 { 10.96.0.2 . tcp . 80 }"
+                "add element inet weft-proxy dispatch4 { 10.96.0.2 . tcp . 80 : goto mod-1 }"
             ])
         #expect(state.count == 4)
 
         // A changed endpoint: the bucket's value is deleted and added again, in that order.
         var moved = a
-        moved[1] = Self.element("backends4-16", "10.96.0.1 . tcp . 80 . 0", "10.244.1.7 . 8080")
+        moved[1] = Self.element("backends4", "10.96.0.1 . tcp . 80 . 0", "10.244.1.7 . 8080")
         let change = Self.lines(state.replace(service: "n/a", with: ProxyObjects(elements: moved)))
         #expect(change.count == 2 && change[0].hasPrefix("delete element") && change[1].hasPrefix("add element"))
         #expect(change[1].contains("10.244.1.7 . 8080"))
@@ -66,7 +67,7 @@ struct ProxyKernelStateTests {
         let lastSet = first.lastIndex { $0.hasPrefix("add set") }!
         let firstRule = first.firstIndex { $0.hasPrefix("add rule") }!
         let lastChain = first.lastIndex { $0.hasPrefix("add chain") }!
-        let dispatch = first.firstIndex { $0.contains("affinity-dispatch4") }!
+        let dispatch = first.firstIndex { $0.contains("dispatch4") }!
         #expect(lastSet < firstChain && lastChain < firstRule && firstRule < dispatch, "\(first)")
         #expect(state.ownedObjects == 5, "a dispatch chain, and a chain and a set per endpoint")
 

@@ -33,17 +33,19 @@ struct ProxyRulesetTests {
         let text = Self.ruleset.skeleton().render()
         #expect(text.contains("add table inet weft-proxy"))
         #expect(
+            text.contains("add rule inet weft-proxy services ip daddr . meta l4proto . th dport vmap @dispatch4"))
+        #expect(
             text.contains(
-                "add rule inet weft-proxy services ip daddr . meta l4proto . th dport @frontends4-16 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 16 map @backends4-16"
+                "add rule inet weft-proxy mod-5 dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 5 map @backends4"
             ))
         #expect(
             text.contains(
-                "add map inet weft-proxy backends6-8192 { typeof ip6 daddr . meta l4proto . th dport . numgen random mod 8192 : ip6 daddr . th dport ; }"
+                "add map inet weft-proxy backends6 { typeof ip6 daddr . meta l4proto . th dport . numgen random mod 16 : ip6 daddr . th dport ; }"
             ))
         #expect(text.contains("ip saddr != { 10.244.0.0/16 } meta mark set meta mark | 0x00004000"))
         #expect(text.contains("add rule inet weft-proxy endpoint-check ip daddr @cluster-ips4 reject"))
         let chains = text.split(separator: "\n").filter { $0.hasPrefix("add chain") }
-        #expect(chains.count == 11)
+        #expect(chains.count == 11 + BucketTable.widths.count)
     }
 
     @Test func elementsDispatchEveryBucket() {
@@ -55,15 +57,18 @@ struct ProxyRulesetTests {
         ]
         let elements = Self.ruleset.elements(plans, node: Self.node)
         func keys(_ set: String) -> [String] { elements.filter { $0.set == set }.map(\.key) }
-        #expect(keys("frontends4-16") == ["10.96.0.20 . tcp . 80", "198.18.0.10 . tcp . 30080"])
+        #expect(keys("dispatch4") == ["10.96.0.20 . tcp . 80", "198.18.0.10 . tcp . 30080"])
+        #expect(elements.filter { $0.set == "dispatch4" }.allSatisfy { $0.value == "goto mod-3" })
         #expect(keys("no-endpoints4") == ["10.96.0.21 . tcp . 80"])
         #expect(keys("masq-frontends4") == ["198.18.0.10 . tcp . 30080"])
         #expect(keys("cluster-ips4") == ["10.96.0.20", "10.96.0.21"])
         #expect(keys("hairpin4").count == 3)
-        let backends = elements.filter { $0.set == "backends4-16" && $0.key.hasPrefix("10.96.0.20 ") }
-        #expect(backends.count == 16)
-        let counts = Dictionary(grouping: backends, by: { $0.value ?? "" }).mapValues(\.count)
-        #expect(counts == ["10.244.0.5 . 8080": 6, "10.244.1.5 . 8080": 5, "10.244.2.5 . 8080": 5])
+        let backends = elements.filter { $0.set == "backends4" && $0.key.hasPrefix("10.96.0.20 ") }
+        #expect(
+            backends.map { "\($0.key) : \($0.value ?? "")" } == [
+                "10.96.0.20 . tcp . 80 . 0 : 10.244.0.5 . 8080", "10.96.0.20 . tcp . 80 . 1 : 10.244.1.5 . 8080",
+                "10.96.0.20 . tcp . 80 . 2 : 10.244.2.5 . 8080",
+            ])
     }
 
     @Test func externalTrafficPolicyLocal() {
@@ -72,7 +77,7 @@ struct ProxyRulesetTests {
             etpLocal: true)
         let elements = Self.ruleset.elements([local], node: Self.node)
         let nodePortBackends = Set(
-            elements.filter { $0.set == "backends4-16" && $0.key.hasPrefix("198.18.0.10 ") }.compactMap(\.value))
+            elements.filter { $0.set == "backends4" && $0.key.hasPrefix("198.18.0.10 ") }.compactMap(\.value))
         #expect(nodePortBackends == ["10.244.0.5 . 8080"], "only the local endpoint, without masquerade")
         #expect(!elements.contains { $0.set == "masq-frontends4" })
 
@@ -103,7 +108,7 @@ struct ProxyRulesetTests {
         var change = Transaction()
         change.add(
             Element(
-                family: .inet, table: ProxyRuleset.table, set: "backends4-16", key: "10.96.0.99 . tcp . 80 . 3",
+                family: .inet, table: ProxyRuleset.table, set: "backends4", key: "10.96.0.99 . tcp . 80 . 3",
                 value: "10.244.3.3 . 8080"))
         change.delete(
             Element(family: .inet, table: ProxyRuleset.table, set: "no-endpoints4", key: "10.96.0.21 . tcp . 80"))
@@ -111,9 +116,9 @@ struct ProxyRulesetTests {
             "ip", arguments: ["netns", "exec", namespace, "nft", "-f", "-"], stdin: Array(change.render().utf8))
         #expect(changed.succeeded, "element changes: \(changed.stderrString)")
         let listed = try ProcessRunner.run(
-            "ip", arguments: ["netns", "exec", namespace, "nft", "list", "map", "inet", "weft-proxy", "backends6-16"])
+            "ip", arguments: ["netns", "exec", namespace, "nft", "list", "map", "inet", "weft-proxy", "backends6"])
         #expect(
-            listed.stdoutString.contains("fd00:10:96::20 . tcp . 80 . 15 : fd00:10:244::5 . 8080"),
+            listed.stdoutString.contains("fd00:10:96::20 . tcp . 80 . 0 : fd00:10:244::5 . 8080"),
             "\(listed.stdoutString)")
     }
 
@@ -145,10 +150,10 @@ struct ProxyRulesetTests {
             objects.sets.map(\.timeout) == ["30s", "30s"]
                 && objects.sets.allSatisfy { $0.flags == [.dynamic, .timeout] })
         func keys(_ set: String) -> [String] { objects.elements.filter { $0.set == set }.map(\.key) }
-        #expect(keys("affinity-dispatch6") == ["fd00:10:96::30 . tcp . 80", "fd00:5::30 . tcp . 80"])
-        #expect(objects.elements.filter { $0.set == "affinity-dispatch6" }.allSatisfy { $0.value == "goto \(base)" })
+        #expect(keys("dispatch6") == ["fd00:10:96::30 . tcp . 80", "fd00:5::30 . tcp . 80"])
+        #expect(objects.elements.filter { $0.set == "dispatch6" }.allSatisfy { $0.value == "goto \(base)" })
         #expect(keys("firewall-frontends6") == ["fd00:5::30 . tcp . 80"])
         #expect(keys("firewall-allow6") == ["fd00:5::30 . tcp . 80 . fd00:77::/64"])
-        #expect(keys("frontends6-16").isEmpty, "affinity frontends dispatch through their own chain")
+        #expect(keys("backends6").isEmpty, "affinity frontends dispatch through their own chain")
     }
 }

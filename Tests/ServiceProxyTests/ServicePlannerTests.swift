@@ -192,16 +192,19 @@ struct EndpointSelectionTests {
     }
 }
 
-/// Buckets spread connections within ±20 % of even for any endpoint count up to 1,000.
+/// Buckets spread connections exactly evenly up to 64 endpoints, within ±20 % of even up to 1,000.
 struct BucketTableTests {
     @Test func sizes() {
-        #expect(BucketTable.size(forEndpoints: 0) == 16)
-        #expect(BucketTable.size(forEndpoints: 3) == 16)
-        #expect(BucketTable.size(forEndpoints: 4) == 32)
-        #expect(BucketTable.size(forEndpoints: 50) == 256)
+        #expect(BucketTable.size(forEndpoints: 0) == 1)
+        #expect(BucketTable.size(forEndpoints: 3) == 3)
+        #expect(BucketTable.size(forEndpoints: 64) == 64)
+        #expect(BucketTable.size(forEndpoints: 65) == 512)
         #expect(BucketTable.size(forEndpoints: 1000) == 8192)
+        #expect(BucketTable.assignment(size: 3, endpoints: 3) == [0, 1, 2])
         #expect(BucketTable.assignment(size: 16, endpoints: 3).prefix(5) == [0, 1, 2, 0, 1])
         #expect(BucketTable.assignment(size: 16, endpoints: 0).isEmpty)
+        #expect((1...1000).allSatisfy { BucketTable.widths.contains(BucketTable.size(forEndpoints: $0)) })
+        #expect(BucketTable.relativeShares(endpoints: 50).allSatisfy { $0 == 1 })
     }
 
     @Test func everyEndpointWithinTwentyPercentOfEven() {

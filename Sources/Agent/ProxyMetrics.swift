@@ -1,0 +1,176 @@
+import FoundationEssentials
+import PrometheusText
+import ServiceProxy
+import Synchronization
+
+/// The service proxy's metrics (kube-proxy's, under `weft_proxy_`) and its health, kube-proxy's way: healthy once
+/// a sync has succeeded, while the last sync succeeded, and while no change has waited longer than
+/// `healthTimeout` for a sync.
+public final class ProxyMetrics: Sendable {
+    private struct Values {
+        var syncs = 0
+        var failures = 0
+        var fullDurations = PrometheusHistogram(bounds: ProxyMetrics.syncDurationBuckets)
+        var partialDurations = PrometheusHistogram(bounds: ProxyMetrics.syncDurationBuckets)
+        var programmingLatency = PrometheusHistogram(bounds: ProxyMetrics.programmingLatencyBuckets)
+        /// Unix seconds.
+        var lastSuccess: Double?
+        var lastQueued: Double?
+        /// The first change not yet synced, in Unix seconds.
+        var oldestPending: Double?
+        var lastError: String?
+        var services = 0
+        var elements = 0
+        var ownedObjects = 0
+        var skipped = 0
+        var conntrackDeleted = 0
+        var conntrackFailures = 0
+    }
+
+    /// kube-proxy's `ExponentialBuckets(0.001, 2, 15)`: 1 ms to 16 s.
+    static let syncDurationBuckets = PrometheusHistogram.exponential(start: 0.001, factor: 2, count: 15)
+    /// kube-proxy's network-programming buckets: 0.25 s, 0.5 s, every second to 59 s, every 5 s to 115 s, every
+    /// 30 s to 300 s.
+    static let programmingLatencyBuckets: [Double] =
+        [0.25, 0.5] + (1...59).map(Double.init) + stride(from: 60.0, through: 115, by: 5)
+        + stride(from: 120.0, through: 300, by: 30)
+
+    /// How long a change may wait for a sync before the proxy counts as unhealthy.
+    public let healthTimeout: Duration
+    private let now: @Sendable () -> Double
+    private let values = Mutex(Values())
+
+    /// `now` gives the wall-clock time in Unix seconds (tests pass their own).
+    public init(
+        healthTimeout: Duration = .seconds(60),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.healthTimeout = healthTimeout
+        self.now = now
+    }
+
+    /// A Service or EndpointSlice change arrived that the next sync will program.
+    public func recordQueued() {
+        let time = now()
+        values.withLock { v in
+            v.lastQueued = time
+            if v.oldestPending == nil { v.oldestPending = time }
+        }
+    }
+
+    /// A sync that succeeded. `services`: the services the proxy now programs; `objects`: the syncer's
+    /// `objectCounts`.
+    public func recordSuccess(
+        _ report: ProxySyncer.Report, duration: Duration, services: Int, objects: (elements: Int, owned: Int)
+    ) {
+        let time = now()
+        let latencies = report.changeTriggerTimes.compactMap(Self.unixSeconds).map { max(0, time - $0) }
+        values.withLock { v in
+            v.syncs += 1
+            if report.full {
+                v.fullDurations.observe(Self.seconds(duration))
+            } else {
+                v.partialDurations.observe(Self.seconds(duration))
+            }
+            for latency in latencies { v.programmingLatency.observe(latency) }
+            v.lastSuccess = time
+            v.oldestPending = nil
+            v.lastError = nil
+            v.services = services
+            v.elements = objects.elements
+            v.ownedObjects = objects.owned
+            v.skipped += report.skipped.count
+            v.conntrackDeleted += report.conntrackEntriesDeleted
+            if report.conntrackError != nil { v.conntrackFailures += 1 }
+        }
+    }
+
+    /// A sync whose transaction failed (nothing of it was applied).
+    public func recordFailure(_ error: any Error) {
+        values.withLock { v in
+            v.syncs += 1
+            v.failures += 1
+            v.lastError = String(describing: error)
+        }
+    }
+
+    /// Whether the proxy is healthy; the message says why not.
+    public var health: (healthy: Bool, message: String) {
+        let time = now()
+        let timeout = Self.seconds(healthTimeout)
+        return values.withLock { v in
+            if let error = v.lastError { return (false, "service proxy: last sync failed: \(error)") }
+            guard let lastSuccess = v.lastSuccess else {
+                return (false, "service proxy: waiting for the first successful sync")
+            }
+            if let pending = v.oldestPending, time - pending >= timeout {
+                return (
+                    false,
+                    "service proxy: changes pending for \(Int(time - pending)) s, last successful sync "
+                        + "\(Int(time - lastSuccess)) s ago"
+                )
+            }
+            return (true, "ok")
+        }
+    }
+
+    public var isHealthy: Bool { health.healthy }
+
+    /// The metrics in Prometheus' text exposition format.
+    public func prometheusText() -> String {
+        let v = values.withLock { $0 }
+        var text = PrometheusText()
+        text.histogram(
+            "weft_proxy_sync_duration_seconds", help: "How long successful syncs took, full or partial.",
+            series: [([("kind", "full")], v.fullDurations), ([("kind", "partial")], v.partialDurations)])
+        text.metric(
+            "weft_proxy_syncs_total", type: "counter", help: "Syncs run, successful or not.", value: "\(v.syncs)")
+        text.metric(
+            "weft_proxy_sync_failures_total", type: "counter",
+            help: "Syncs whose transaction failed (the next one is a full sync).", value: "\(v.failures)")
+        text.histogram(
+            "weft_proxy_network_programming_duration_seconds",
+            help: "From an endpoint change (its EndpointSlice's last-change-trigger-time) to the sync that "
+                + "programmed it.",
+            series: [([], v.programmingLatency)])
+        text.metric(
+            "weft_proxy_last_sync_timestamp_seconds", type: "gauge",
+            help: "When the last successful sync finished (Unix time; 0: none yet).",
+            value: PrometheusText.number(v.lastSuccess ?? 0))
+        text.metric(
+            "weft_proxy_last_queued_timestamp_seconds", type: "gauge",
+            help: "When the last Service or EndpointSlice change arrived (Unix time; 0: none yet).",
+            value: PrometheusText.number(v.lastQueued ?? 0))
+        text.metric(
+            "weft_proxy_services", type: "gauge",
+            help: "Services with cluster IPs the last successful sync programmed.", value: "\(v.services)")
+        text.metric(
+            "weft_proxy_elements", type: "gauge",
+            help: "Elements of the shared sets and maps after the last successful sync.", value: "\(v.elements)")
+        text.metric(
+            "weft_proxy_owned_objects", type: "gauge",
+            help: "Service-owned chains and sets after the last successful sync.", value: "\(v.ownedObjects)")
+        text.metric(
+            "weft_proxy_skipped_total", type: "counter",
+            help: "Services or ports left out of syncs for bad input (each logged with its reason).",
+            value: "\(v.skipped)")
+        text.metric(
+            "weft_proxy_conntrack_entries_deleted_total", type: "counter",
+            help: "Conntrack entries of stale UDP flows deleted after syncs.", value: "\(v.conntrackDeleted)")
+        text.metric(
+            "weft_proxy_conntrack_failures_total", type: "counter",
+            help: "Syncs after which deleting stale UDP conntrack entries failed.", value: "\(v.conntrackFailures)")
+        return text.text
+    }
+
+    /// An RFC 3339 time (with or without fractional seconds) in Unix seconds.
+    static func unixSeconds(_ text: String) -> Double? {
+        if let date = try? Date(text, strategy: .iso8601) { return date.timeIntervalSince1970 }
+        let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        return (try? fractional.parse(text))?.timeIntervalSince1970
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
