@@ -17,7 +17,8 @@ struct DNSResponderTests {
 
     @Test func unsupportedQueriesGetTheRightCode() throws {
         #expect(try Self.rcode(of: DNSMessage(id: 1, opcode: .update, questions: [Self.question])) == .notImp)
-        #expect(try Self.rcode(of: DNSMessage(id: 2, opcode: Opcode(rawValue: 9), questions: [Self.question])) == .notImp)
+        #expect(
+            try Self.rcode(of: DNSMessage(id: 2, opcode: Opcode(rawValue: 9), questions: [Self.question])) == .notImp)
         #expect(try Self.rcode(of: DNSMessage(id: 3, questions: [Self.question, Self.question])) == .formErr)
         #expect(try Self.rcode(of: DNSMessage(id: 4, questions: [])) == .formErr)
         #expect(
