@@ -80,6 +80,7 @@ let package = Package(
         ),
         .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "DNS", dependencies: ["WeftNet"]),
+        .target(name: "Policy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "PrometheusText"),
         .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
         .target(
@@ -135,6 +136,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "DNS", "WeftNet", "KubeModel"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNS", "WeftNet"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
