@@ -51,10 +51,22 @@ struct NFTRunOptions: OptionSet, Sendable {
 }
 
 extension NFTRunner {
+    /// Applies `tx` as one `nft -f` text, runs of element operations grouped (`Transaction.renderGrouped`); an
+    /// error's `line` is made to name the operation again (for a grouped line, the group's first operation).
     func applyTransaction(_ tx: Transaction) throws {
         try tx.validate()
         if tx.isEmpty { return }
-        _ = try run(tx.render(), options: [], operation: "apply")
+        let (text, operationOfLine) = tx.renderGrouped()
+        do {
+            _ = try run(text, options: [], operation: "apply")
+        } catch var error as NFTablesError {
+            if let line = error.line, operationOfLine.indices.contains(line - 1) {
+                let index = operationOfLine[line - 1]
+                error.line = index + 1
+                error.lineText = tx.operations[index].render()
+            }
+            throw error
+        }
     }
 
     func listTableNamesVia(family: Family?) throws -> [(family: Family, name: String)] {

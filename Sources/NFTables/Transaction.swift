@@ -141,6 +141,38 @@ public struct Transaction: Sendable, Hashable {
 
     // MARK: rendering
 
+    /// The transaction as `render()` gives it, but with each run of element operations of the same verb on the
+    /// same set in one command (`add element … { a, b, … }`, at most `groupSize` per line): nft parses that
+    /// about a third faster than one command per element, which counts for a transaction of 100,000 elements.
+    /// `operationOfLine[i]` is the index of the first operation on line `i + 1`, to find what an error's line
+    /// number names.
+    public func renderGrouped(groupSize: Int = 1000) -> (text: String, operationOfLine: [Int]) {
+        var text = ""
+        var operationOfLine: [Int] = []
+        var index = 0
+        while index < operations.count {
+            let operation = operations[index]
+            operationOfLine.append(index)
+            guard case .element(let first) = operation.object, operation.verb == .add || operation.verb == .delete
+            else {
+                text += operation.render() + "\n"
+                index += 1
+                continue
+            }
+            var items: [String] = []
+            while index < operations.count, items.count < groupSize,
+                case .element(let element) = operations[index].object, operations[index].verb == operation.verb,
+                element.family == first.family, element.table == first.table, element.set == first.set
+            {
+                items.append(operations[index].elementItem(element))
+                index += 1
+            }
+            text += "\(operation.verb) element \(first.family.rawValue) \(first.table) \(first.set) { "
+            text += items.joined(separator: ", ") + " }\n"
+        }
+        return (text, operationOfLine)
+    }
+
     /// The transaction in nft's text syntax, one command per line, each line ended by a newline.
     public func render() -> String {
         var text = ""
@@ -218,14 +250,20 @@ extension Transaction.Operation {
             return line
 
         case .element(let element):
-            var item = element.key
-            if self.verb != .delete {
-                if let timeout = element.timeout { item += " timeout \(timeout)" }
-                if let comment = element.comment { item += " comment \(NFTText.quote(comment))" }
-                if let value = element.value { item += " : \(value)" }
-            }
+            let item = elementItem(element)
             return "\(verb) element \(element.family.rawValue) \(element.table) \(element.set) { \(item) }"
         }
+    }
+
+    /// An element as it stands between the braces: its key, and unless deleted its timeout, comment and value.
+    func elementItem(_ element: Element) -> String {
+        var item = element.key
+        if verb != .delete {
+            if let timeout = element.timeout { item += " timeout \(timeout)" }
+            if let comment = element.comment { item += " comment \(NFTText.quote(comment))" }
+            if let value = element.value { item += " : \(value)" }
+        }
+        return item
     }
 
     /// Why the operation cannot be applied, or `nil`.

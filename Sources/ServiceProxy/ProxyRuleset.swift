@@ -13,7 +13,8 @@ import WeftNet
 /// on other nodes under a `Local` policy (`drop-frontendsF`); any other port of a cluster IP is rejected
 /// (`cluster-ipsF`). Masquerade: external frontends under `externalTrafficPolicy: Cluster` (`masq-frontendsF`),
 /// cluster IPs reached from outside the
-/// pod network, and hairpin (a pod reaching itself: `hairpinF` holds `e . e` for every endpoint `e`).
+/// pod network, and hairpin (a pod reaching itself: `hairpinF` holds `e . e` for every endpoint `e` that is not
+/// known to be on another node).
 ///
 /// Two features keep per-flow state. `sessionAffinity: ClientIP`: such a frontend's `dispatchF` verdict goes to
 /// a chain the service owns, which sends a client seen within the timeout to the endpoint it
@@ -214,7 +215,10 @@ public struct ProxyRuleset: Sendable {
                     for range in plan.loadBalancerSourceRanges { add("firewall-allow" + f, "\(key) . \(range)") }
                 }
             }
-            for endpoint in plan.endpoints { add("hairpin" + f, "\(endpoint.address) . \(endpoint.address)") }
+            // A pod reaches itself only on its own node: hairpin entries for endpoints that may be here.
+            for endpoint in plan.endpoints where !endpoint.isRemote {
+                add("hairpin" + f, "\(endpoint.address) . \(endpoint.address)")
+            }
         }
         // Sets hold each key once (several ports of one service share a cluster IP and their endpoints).
         var seen = Set<String>()

@@ -170,7 +170,8 @@ public struct ServicePlanner: Sendable {
                         continue
                     }
                     let candidate = ServiceEndpoint(
-                        address: address, port: number, isLocal: endpoint.nodeName == node, ready: ready,
+                        address: address, port: number, isLocal: endpoint.nodeName == node,
+                        isRemote: endpoint.nodeName != nil && endpoint.nodeName != node, ready: ready,
                         serving: serving, terminating: terminating,
                         zoneHints: Set((endpoint.hints?.forZones ?? []).map(\.name)))
                     let key = candidate.description

@@ -41,6 +41,8 @@ public struct ServiceEndpoint: Sendable, Hashable, Comparable, CustomStringConve
     public var port: Int
     /// On the node the proxy runs on.
     public var isLocal: Bool
+    /// Known to be on another node (its EndpointSlice names another node; without a node name it may be here).
+    public var isRemote: Bool
     public var ready: Bool
     public var serving: Bool
     public var terminating: Bool
@@ -48,12 +50,13 @@ public struct ServiceEndpoint: Sendable, Hashable, Comparable, CustomStringConve
     public var zoneHints: Set<String>
 
     public init(
-        address: IPAddress, port: Int, isLocal: Bool = false, ready: Bool = true, serving: Bool = true,
-        terminating: Bool = false, zoneHints: Set<String> = []
+        address: IPAddress, port: Int, isLocal: Bool = false, isRemote: Bool = false, ready: Bool = true,
+        serving: Bool = true, terminating: Bool = false, zoneHints: Set<String> = []
     ) {
         self.address = address
         self.port = port
         self.isLocal = isLocal
+        self.isRemote = isRemote
         self.ready = ready
         self.serving = serving
         self.terminating = terminating

@@ -182,6 +182,18 @@ struct KernelTests {
             (error as? NFTablesError)?.code == .exists
         }
 
+        // Element adds go to nft as one command per set; the error still names the operation.
+        var grouped = Transaction()
+        grouped.add(Element(family: .ip, table: name, set: "s", key: "10.1.2.4"))
+        grouped.add(Element(family: .ip, table: name, set: "s", key: "10.1.2.5"))
+        grouped.add(Rule(family: .ip, table: name, chain: "nochain", body: "counter"))
+        #expect {
+            try backend.apply(grouped)
+        } throws: { error in
+            guard let error = error as? NFTablesError else { return false }
+            return error.line == 3 && error.lineText == "add rule ip \(name) nochain counter"
+        }
+
         var syntax = Transaction()
         syntax.add(Rule(family: .ip, table: name, chain: "c", body: "ip saddr nonsense-here"))
         #expect {

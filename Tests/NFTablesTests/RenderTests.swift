@@ -236,4 +236,25 @@ import Testing
         #expect(!NFTText.isValidName("a b"))
         #expect(!NFTText.isValidName(String(repeating: "a", count: 256)))
     }
+
+    @Test func elementRunsAreGroupedPerSet() {
+        var tx = Transaction()
+        tx.add(Table(family: .inet, name: "t"))
+        for key in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+            tx.add(Element(family: .inet, table: "t", set: "a", key: key, value: "accept"))
+        }
+        tx.add(Element(family: .inet, table: "t", set: "b", key: "10.0.0.9"))
+        tx.delete(Element(family: .inet, table: "t", set: "b", key: "10.0.0.8"))
+        let (text, operationOfLine) = tx.renderGrouped(groupSize: 2)
+        #expect(
+            text == """
+                add table inet t
+                add element inet t a { 10.0.0.1 : accept, 10.0.0.2 : accept }
+                add element inet t a { 10.0.0.3 : accept }
+                add element inet t b { 10.0.0.9 }
+                delete element inet t b { 10.0.0.8 }
+
+                """)
+        #expect(operationOfLine == [0, 1, 3, 4, 5])
+    }
 }
