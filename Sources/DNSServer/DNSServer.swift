@@ -96,13 +96,8 @@ final class UDPQueryHandler: ChannelInboundHandler, Sendable {
             let buffer = context.channel.allocator.buffer(bytes: answer)
             context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
         case .forward(let pending):
-            let channel = context.channel
-            let responder = responder
-            Task {
-                let answer = await responder.finish(pending)
-                guard !answer.isEmpty else { return }
-                let envelope = AddressedEnvelope(remoteAddress: remote, data: channel.allocator.buffer(bytes: answer))
-                channel.writeAndFlush(envelope, promise: nil)
+            responder.finish(pending, on: context.channel) { answer, allocator in
+                AddressedEnvelope(remoteAddress: remote, data: allocator.buffer(bytes: answer))
             }
         }
     }
@@ -128,13 +123,7 @@ final class TCPQueryHandler: ChannelInboundHandler, Sendable {
         case .reply(let answer):
             context.writeAndFlush(wrapOutboundOut(Self.frame(answer, context.channel.allocator)), promise: nil)
         case .forward(let pending):
-            let channel = context.channel
-            let responder = responder
-            Task {
-                let answer = await responder.finish(pending)
-                guard !answer.isEmpty else { return }
-                channel.writeAndFlush(Self.frame(answer, channel.allocator), promise: nil)
-            }
+            responder.finish(pending, on: context.channel) { answer, allocator in Self.frame(answer, allocator) }
         }
     }
 
@@ -149,6 +138,20 @@ final class TCPQueryHandler: ChannelInboundHandler, Sendable {
         buffer.writeInteger(UInt16(message.count))
         buffer.writeBytes(message)
         return buffer
+    }
+}
+
+extension DNSResponder {
+    /// Finishes a forwarded query in a task and writes its answer, made into what the channel carries by `wrap`.
+    func finish<Message: Sendable>(
+        _ pending: Pending, on channel: any Channel,
+        wrap: @escaping @Sendable ([UInt8], ByteBufferAllocator) -> Message
+    ) {
+        Task {
+            let answer = await finish(pending)
+            guard !answer.isEmpty else { return }
+            channel.writeAndFlush(wrap(answer, channel.allocator), promise: nil)
+        }
     }
 }
 

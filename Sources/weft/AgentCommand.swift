@@ -56,7 +56,7 @@ struct AgentCommand: AsyncParsableCommand {
         let (host, port) = try Self.hostPort(metricsAddress)
         let name = try nodeName ?? Self.hostname()
         let socket = try RouteSocket()
-        let client = try KubeClient(configuration: try clientConfiguration())
+        let client = try KubeClient(configuration: try ClientConfiguration.forCommand(kubeconfig: kubeconfig))
         let logger = Logger(label: "weft.agent")
         let reconciler = OverlayReconciler(
             nodeName: name, configuration: OverlayConfiguration(mode: overlay, vni: vxlanVNI, port: vxlanPort),
@@ -102,14 +102,6 @@ struct AgentCommand: AsyncParsableCommand {
             throw error
         }
         try await client.shutdown()
-    }
-
-    private func clientConfiguration() throws -> ClientConfiguration {
-        if let kubeconfig { return try KubeConfig.load(path: kubeconfig).clientConfiguration() }
-        if let host = getenv("KUBERNETES_SERVICE_HOST"), host.pointee != 0 {
-            return try ClientConfiguration.inCluster()
-        }
-        return try KubeConfig.load().clientConfiguration()
     }
 
     /// Splits `host:port` (IPv6 hosts in brackets; an empty host means all addresses).

@@ -40,7 +40,7 @@ struct DNSCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "weft.dns")
-        let client = try KubeClient(configuration: try clientConfiguration())
+        let client = try KubeClient(configuration: try ClientConfiguration.forCommand(kubeconfig: kubeconfig))
         let metrics = DNSMetrics()
         let zones = ZoneStore(
             configuration: ClusterZoneConfiguration(zone: DNSName(zone)!, ttl: ttl, podRecords: podRecords))
@@ -105,11 +105,4 @@ struct DNSCommand: AsyncParsableCommand {
         }
     }
 
-    private func clientConfiguration() throws -> ClientConfiguration {
-        if let kubeconfig { return try KubeConfig.load(path: kubeconfig).clientConfiguration() }
-        if let host = getenv("KUBERNETES_SERVICE_HOST"), host.pointee != 0 {
-            return try ClientConfiguration.inCluster()
-        }
-        return try KubeConfig.load().clientConfiguration()
-    }
 }
