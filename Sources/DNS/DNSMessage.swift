@@ -62,10 +62,11 @@ public struct ResponseCode: RawRepresentable, Sendable, Hashable, CustomStringCo
     public static let refused = ResponseCode(rawValue: 5)
     public static let badVers = ResponseCode(rawValue: 16)
 
-    public var description: String {
-        [0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS"][
-            rawValue] ?? "RCODE\(rawValue)"
-    }
+    static let names: [UInt16: String] = [
+        0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS",
+    ]
+
+    public var description: String { Self.names[rawValue] ?? "RCODE\(rawValue)" }
 }
 
 /// The SOA record's fields (RFC 1035 §3.3.13).

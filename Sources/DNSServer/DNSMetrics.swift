@@ -4,8 +4,15 @@ import Synchronization
 
 /// What `weft dns` reports on `/metrics` (names after CoreDNS's where there is one).
 public final class DNSMetrics: Sendable {
+    /// What responses are counted by: a struct, not a string, so counting costs no allocation.
+    private struct ResponseKey: Hashable {
+        var type: UInt16
+        var rcode: UInt16
+        var tcp: Bool
+    }
+
     private struct Values {
-        var responses: [String: Int] = [:]
+        var responses: [ResponseKey: Int] = [:]
         var duration = PrometheusHistogram(
             bounds: PrometheusHistogram.exponential(start: 0.00025, factor: 2, count: 16))
         var cacheHits = 0
@@ -21,7 +28,7 @@ public final class DNSMetrics: Sendable {
     public init() {}
 
     func recordResponse(type: RecordType?, rcode: ResponseCode, transport: DNSResponder.Transport, duration: Duration) {
-        let key = "\(type.map(Self.typeLabel) ?? "other")|\(rcode)|\(transport == .udp ? "udp" : "tcp")"
+        let key = ResponseKey(type: type?.rawValue ?? 0, rcode: rcode.rawValue, tcp: transport == .tcp)
         values.withLock {
             $0.responses[key, default: 0] += 1
             $0.duration.observe(Self.seconds(duration))
@@ -47,8 +54,7 @@ public final class DNSMetrics: Sendable {
 
     /// Responses counted so far, by rcode name.
     public func responses(rcode: ResponseCode) -> Int {
-        values.withLock { v in v.responses.filter { $0.key.split(separator: "|")[1] == "\(rcode)" }.values.reduce(0, +)
-        }
+        values.withLock { v in v.responses.filter { $0.key.rcode == rcode.rawValue }.values.reduce(0, +) }
     }
 
     /// Types CoreDNS counts by name; the rest are "other", so a client cannot grow the label set.
@@ -61,11 +67,16 @@ public final class DNSMetrics: Sendable {
         var out = PrometheusText()
         out.header(
             "weft_dns_responses_total", type: "counter", help: "Responses sent, by query type, rcode and transport.")
-        for (key, count) in v.responses.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "|").map(String.init)
+        let rows = v.responses.map { key, count in
+            (
+                type: key.type == 0 ? "other" : Self.typeLabel(RecordType(rawValue: key.type)),
+                rcode: "\(ResponseCode(rawValue: key.rcode))", proto: key.tcp ? "tcp" : "udp", count: count
+            )
+        }
+        for row in rows.sorted(by: { ($0.type, $0.rcode, $0.proto) < ($1.type, $1.rcode, $1.proto) }) {
             out.sample(
-                "weft_dns_responses_total", labels: [("type", parts[0]), ("rcode", parts[1]), ("proto", parts[2])],
-                "\(count)")
+                "weft_dns_responses_total", labels: [("type", row.type), ("rcode", row.rcode), ("proto", row.proto)],
+                "\(row.count)")
         }
         out.histogram(
             "weft_dns_request_duration_seconds", help: "Time from a query's arrival to its response.",

@@ -32,6 +32,8 @@ public final class DNSServer: ServiceLifecycle.Service {
             for (host, port) in addresses {
                 let udp = try await DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    // Up to 32 datagrams per read (recvmmsg), answered as one batch.
+                    .channelOption(.datagramVectorReadMessageCount, value: 32)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(responder: responder))
@@ -93,13 +95,18 @@ final class UDPQueryHandler: ChannelInboundHandler, Sendable {
         case .drop:
             return
         case .reply(let answer):
+            // Written now, flushed once the read batch is done: NIO then sends the batch with one sendmmsg.
             let buffer = context.channel.allocator.buffer(bytes: answer)
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
+            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
         case .forward(let pending):
             responder.finish(pending, on: context.channel) { answer, allocator in
                 AddressedEnvelope(remoteAddress: remote, data: allocator.buffer(bytes: answer))
             }
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
     }
 
     /// A failed read or write concerns one datagram: keep serving the others.
