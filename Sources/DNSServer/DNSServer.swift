@@ -32,8 +32,10 @@ public final class DNSServer: ServiceLifecycle.Service {
             for (host, port) in addresses {
                 let udp = try await DatagramBootstrap(group: group)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    // Up to 32 datagrams per read (recvmmsg), answered as one batch.
-                    .channelOption(.datagramVectorReadMessageCount, value: 32)
+                    // Up to 16 datagrams per read (recvmmsg), answered as one batch. NIO splits the receive
+                    // buffer between them: 16 × 4 KiB, so a query with EDNS options still fits whole.
+                    .channelOption(.datagramVectorReadMessageCount, value: 16)
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 4096))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(responder: responder))
