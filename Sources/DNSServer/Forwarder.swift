@@ -1,5 +1,6 @@
 import DNS
 import Logging
+import Synchronization
 
 /// Sends one query to one upstream and returns its answer (over UDP, retrying over TCP when the answer is
 /// truncated); throws on a timeout or a transport error.
@@ -29,8 +30,9 @@ public actor Forwarder {
     private let transport: any UpstreamTransport
     private let timeout: Duration
     private let logger: Logger
-    private let now: @Sendable () -> Double
-    private var cache: ResponseCache
+    private nonisolated let now: @Sendable () -> Double
+    /// Behind a lock, not the actor, so that a hit is answered on the server's event loop (`cached`).
+    private let cache: Mutex<ResponseCache>
     private var inFlight: [ResponseCache.Key: Task<ResponseCache.Entry, Never>] = [:]
     private var down: Set<Upstream> = []
     private var nextID: UInt16 = .random(in: 0...UInt16.max)
@@ -50,7 +52,7 @@ public actor Forwarder {
     ) {
         self.upstreams = upstreams
         self.transport = transport
-        self.cache = cache
+        self.cache = Mutex(cache)
         self.timeout = timeout
         self.logger = logger
         self.now = now ?? { ContinuousClock.now.secondsSinceStart }
@@ -59,11 +61,17 @@ public actor Forwarder {
     /// The upstreams a health check found failing (skipped while others answer).
     public var unhealthy: Set<Upstream> { down }
 
-    public var cachedEntries: Int { cache.count }
+    public nonisolated var cachedEntries: Int { cache.withLock { $0.count } }
+
+    /// The cached answer to `question`, without waiting for the actor.
+    public nonisolated func cached(_ question: Question) -> ResponseCache.Entry? {
+        let now = now()
+        return cache.withLock { $0.lookup(question, now: now) }
+    }
 
     /// The answer to `question`, and where it came from.
     public func resolve(_ question: Question) async -> (entry: ResponseCache.Entry, source: Source) {
-        if let hit = cache.lookup(question, now: now()) { return (hit, .cache) }
+        if let hit = cached(question) { return (hit, .cache) }
         let key = ResponseCache.Key(question)
         if let running = inFlight[key] { return (await running.value, .coalesced) }
         let task = Task { await self.ask(question) }
@@ -90,7 +98,8 @@ public actor Forwarder {
                     continue
                 }
                 down.remove(upstream)
-                cache.store(response, for: question, now: now())
+                let now = now()
+                cache.withLock { _ = $0.store(response, for: question, now: now) }
                 return ResponseCache.Entry(
                     rcode: response.rcode, answers: response.answers, authority: response.authority,
                     additional: response.additional)
