@@ -10,7 +10,8 @@ public enum LabDNS {
     public static let namespace = "kube-system"
     public static let serviceName = "kube-dns"
     public static let deploymentName = "weft-dns"
-    /// /health, /ready and /metrics of `weft dns` in its pod.
+    /// /health, /ready and /metrics of `weft dns` in its pod, on `[::]` (IPv4 too): the readiness probe comes to
+    /// the pod's first address, an IPv6 one in an IPv6 lab.
     public static let httpPort = 8080
 
     /// The Service and Deployment, ready to apply.
@@ -21,7 +22,7 @@ public enum LabDNS {
         let forwarding =
             upstreams.isEmpty ? ["--no-forward"] : upstreams.flatMap { ["--upstream", $0] }
         let command =
-            ["weft", "dns", "--kubeconfig", paths.agentKubeconfig, "--http-address", "0.0.0.0:\(httpPort)"]
+            ["weft", "dns", "--kubeconfig", paths.agentKubeconfig, "--http-address", "[::]:\(httpPort)"]
             + forwarding
         let text = """
             apiVersion: v1

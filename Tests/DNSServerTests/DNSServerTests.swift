@@ -41,10 +41,19 @@ struct DNSServerTests {
         try Manifest.decodeDocuments(yaml).map { try Manifest.decode($0) }
     }
 
-    static func dig(_ port: Int, _ arguments: [String]) throws -> String {
-        let result = try ProcessRunner.run(
-            "/usr/bin/dig", arguments: ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments)
-        return result.stdoutString
+    /// Runs dig on a Dispatch thread: waiting for it on one of the few threads of Swift's cooperative pool could
+    /// starve the server's own tasks (a forwarded answer) on a two-core machine.
+    static func dig(_ port: Int, _ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        try ProcessRunner.run(
+                            "/usr/bin/dig", arguments: ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments
+                        ).stdoutString
+                    })
+            }
+        }
     }
 
     @Test func answersOverUDPAndTCPForwardsAndCaches() async throws {
@@ -94,23 +103,23 @@ struct DNSServerTests {
         defer { Task { await server.close() } }
         let port = server.boundPorts[0]
 
-        #expect(try Self.dig(port, ["+short", "web.default.svc.cluster.local", "A"]) == "10.96.0.5\n")
-        #expect(try Self.dig(port, ["+short", "+tcp", "WEB.Default.svc.cluster.local", "A"]) == "10.96.0.5\n")
+        #expect(try await Self.dig(port, ["+short", "web.default.svc.cluster.local", "A"]) == "10.96.0.5\n")
+        #expect(try await Self.dig(port, ["+short", "+tcp", "WEB.Default.svc.cluster.local", "A"]) == "10.96.0.5\n")
         #expect(
-            try Self.dig(port, ["+short", "_http._tcp.web.default.svc.cluster.local", "SRV"])
+            try await Self.dig(port, ["+short", "_http._tcp.web.default.svc.cluster.local", "SRV"])
                 == "0 100 80 web.default.svc.cluster.local.\n")
-        let missing = try Self.dig(port, ["nope.default.svc.cluster.local", "A"])
+        let missing = try await Self.dig(port, ["nope.default.svc.cluster.local", "A"])
         #expect(missing.contains("status: NXDOMAIN") && missing.contains("IN\tSOA"), "\(missing)")
 
         // 60 addresses do not fit 512 bytes: TC without EDNS; dig then retries over TCP and gets them all.
-        let cut = try Self.dig(port, ["+noedns", "+ignore", "many.default.svc.cluster.local", "A"])
+        let cut = try await Self.dig(port, ["+noedns", "+ignore", "many.default.svc.cluster.local", "A"])
         #expect(cut.contains(" tc"), "\(cut)")
-        let whole = try Self.dig(port, ["+noedns", "+short", "many.default.svc.cluster.local", "A"])
+        let whole = try await Self.dig(port, ["+noedns", "+short", "many.default.svc.cluster.local", "A"])
         #expect(whole.split(separator: "\n").count == 60)
 
         // Forwarded: the dead upstream is skipped after its failure; the second ask comes from the cache.
-        #expect(try Self.dig(port, ["+short", "example.org", "A"]) == "192.0.2.53\n")
-        #expect(try Self.dig(port, ["+short", "Example.ORG", "A"]) == "192.0.2.53\n")
+        #expect(try await Self.dig(port, ["+short", "example.org", "A"]) == "192.0.2.53\n")
+        #expect(try await Self.dig(port, ["+short", "Example.ORG", "A"]) == "192.0.2.53\n")
         #expect(upstream.queries.load(ordering: .relaxed) == 1)
         #expect(await forwarder.unhealthy == [dead])
         #expect(responder.metrics.prometheusText().contains("weft_dns_cache_hits_total 1"))
@@ -134,9 +143,9 @@ struct DNSServerTests {
         try await Task.sleep(for: .milliseconds(200))
         #expect(responder.metrics.responses(rcode: .formErr) == 1, "the pointer loop: FORMERR with its id")
         #expect(responder.metrics.prometheusText().contains("weft_dns_dropped_total 1"), "three bytes: dropped")
-        let version = try Self.dig(port, ["+short", "dns-version.cluster.local", "TXT"])
+        let version = try await Self.dig(port, ["+short", "dns-version.cluster.local", "TXT"])
         #expect(version == "\"1.1.0\"\n", "still serving")
-        let external = try Self.dig(port, ["example.org", "A"])
+        let external = try await Self.dig(port, ["example.org", "A"])
         #expect(external.contains("status: REFUSED"), "no upstreams: not ours to answer")
     }
 }

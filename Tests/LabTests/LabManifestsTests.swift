@@ -50,4 +50,24 @@ struct LabManifestsTests {
             }
         }
     }
+
+    /// The cluster DNS `up` applies: kube-dns on the lab's DNS addresses, `weft dns` answering its probe on every
+    /// family, forwarding only when asked.
+    @Test func clusterDNSForEachFamily() throws {
+        for (family, addresses) in [
+            (LabIPFamily.ipv4, ["10.96.0.10"]), (.ipv6, ["fd00:10:96::a"]), (.dual, ["10.96.0.10", "fd00:10:96::a"]),
+        ] {
+            let spec = LabSpec(name: "t", index: 1, nodes: [1], overlay: .vxlan, ipFamily: family)
+            let items = try LabDNS.manifests(spec: spec, upstreams: family == .dual ? ["192.0.2.53"] : []).items
+            #expect(items.map(\.display) == ["service/kube-dns in kube-system", "deployment/weft-dns in kube-system"])
+            let service = items[0].object
+            #expect(service["spec"]?["clusterIPs"]?.arrayValue?.compactMap(\.stringValue) == addresses)
+            let command =
+                items[1].object["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.first?["command"]?.arrayValue?
+                .compactMap(\.stringValue) ?? []
+            #expect(command.contains("[::]:8080"), "the readiness probe may come over IPv6: \(command)")
+            #expect(
+                family == .dual ? command.suffix(2) == ["--upstream", "192.0.2.53"] : command.last == "--no-forward")
+        }
+    }
 }
