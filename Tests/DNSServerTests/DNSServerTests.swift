@@ -49,7 +49,8 @@ struct DNSServerTests {
                 continuation.resume(
                     with: Result {
                         try ProcessRunner.run(
-                            "/usr/bin/dig", arguments: ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments
+                            "/usr/bin/dig",
+                            arguments: ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments
                         ).stdoutString
                     })
             }
