@@ -160,7 +160,8 @@ struct ClientTests {
             }
             #expect(method == "GET")
             #expect(path == "/api/v1/configmaps")
-            #expect(ContinuousClock.now - start < .seconds(5))
+            // A 300 ms timeout, not a hang: the bound is loose because the whole suite shares two cores.
+            #expect(ContinuousClock.now - start < .seconds(15))
         }
     }
 

@@ -162,7 +162,7 @@ struct ProxyKernelTests {
 
     /// `sessionAffinity: ClientIP`: a client sticks to one endpoint; when that endpoint goes (a partial sync) it
     /// sticks to another; once the timeout passes without a connection, it is free to land anywhere.
-    @Test func sessionAffinitySticksFollowsRemovalAndExpires() throws {
+    @Test func sessionAffinitySticksFollowsRemovalAndExpires() async throws {
         let network = try Network()
         defer { network.close() }
         var sticky = Self.plan("sticky", "10.96.0.30")
@@ -189,7 +189,8 @@ struct ProxyKernelTests {
         // After the timeout the client picks afresh: over several rounds it does not always get the same one.
         var picks = Set<String>()
         for _ in 0..<8 where picks.count < 2 {
-            usleep(1_300_000)
+            // Asleep without holding one of the few threads of the test run's pool.
+            try await Task.sleep(for: .milliseconds(1300))
             picks.formUnion(try network.connect("10.96.0.30", 80, 1).keys)
         }
         #expect(picks.count == 2, "after each timeout a fresh pick: \(picks)")
