@@ -43,7 +43,7 @@ struct TestClient: Sendable {
     /// Reads a streaming response (a watch) line by line until `done` returns true for the lines so far, the
     /// server ends the stream, or `timeout` passes (then throws `TimedOut`). Returns the lines read.
     func watch(
-        _ path: String, timeout: Duration = .seconds(10), headers: [(String, String)] = [],
+        _ path: String, timeout: Duration = .seconds(30), headers: [(String, String)] = [],
         until done: @escaping @Sendable ([String]) -> Bool
     ) async throws -> (status: Int, lines: [String]) {
         try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
