@@ -136,13 +136,15 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
+        .testTarget(
+            name: "PolicyTests", dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "DNS", "WeftNet", "KubeModel"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNS", "WeftNet"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
+        .testTarget(
+            name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
         .testTarget(
             name: "KubeClientTests",
             dependencies: [
@@ -178,7 +180,8 @@ let package = Package(
         ),
         .testTarget(name: "PodProgramsTests", dependencies: ["PodPrograms"]),
         .testTarget(
-            name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]
+            name: "ServiceProxyTests",
+            dependencies: ["ServiceProxy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting", "Netlink"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -72,6 +72,36 @@ public final class NetNS: @unchecked Sendable {
     }
 
     /// Deletes the named namespace: detaches the bind mount and removes the file. A missing name is not an error.
+    /// A namespace name that says which process made it: `PREFIX-PID-SUFFIX`. A process killed before its
+    /// cleanup runs leaves such namespaces behind; `removeAbandoned(prefix:)` finds them by the dead PID.
+    public static func ownedName(prefix: String, _ suffix: String) -> String {
+        "\(prefix)-\(getpid())-\(suffix)"
+    }
+
+    /// Deletes the named namespaces `PREFIX-…` whose maker is gone: the PID after the prefix is not a running
+    /// process, or there is none (names from before `ownedName`). Namespaces of running processes stay.
+    /// Returns the names deleted.
+    @discardableResult
+    public static func removeAbandoned(prefix: String) -> [String] {
+        var names: [String] = []
+        if let directory = opendir(namedDirectory) {
+            while let entry = readdir(directory) {
+                names.append(
+                    withUnsafeBytes(of: entry.pointee.d_name) {
+                        String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                    })
+            }
+            closedir(directory)
+        }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix + "-") {
+            let owner = name.dropFirst(prefix.count + 1).prefix { $0 != "-" }
+            if let pid = Int32(owner), pid > 0, kill(pid, 0) == 0 || Glibc.errno == EPERM { continue }
+            if (try? delete(name: name)) != nil { removed.append(name) }
+        }
+        return removed
+    }
+
     public static func delete(name: String) throws {
         let path = "\(namedDirectory)/\(name)"
         if umount2(path, weft_mnt_detach()) != 0 {

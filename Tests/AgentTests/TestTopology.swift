@@ -7,7 +7,8 @@ import WeftNet
 /// namespace holding a bridge, and per node a namespace attached to it by a veth (`eth0`, underlay
 /// 192.168.77.N/24 and fd00:77::N/64) with a link `wfag-pod` holding the node's "pod" addresses 10.77.N.1 and
 /// fd00:10:77:N::1 inside its pod CIDRs 10.77.N.0/24 and fd00:10:77:N::/64. Nothing is connected to the machine's
-/// own network. Namespace names start with `wfag-` and a random tag.
+/// own network. Namespaces are named `wfag-PID-TAG-…` (`NetNS.ownedName`), so a later run removes those of a run that
+/// was killed before its cleanup.
 final class TestTopology: @unchecked Sendable {
     /// One node namespace.
     struct NodeNamespace: @unchecked Sendable, CustomStringConvertible {
@@ -32,6 +33,7 @@ final class TestTopology: @unchecked Sendable {
         }
     }
 
+    static let prefix = "wfag"
     let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
     private(set) var nodes: [NodeNamespace] = []
     private var namespaces: [String] = []
@@ -39,6 +41,8 @@ final class TestTopology: @unchecked Sendable {
     private var sockets: [RouteSocket] = []
 
     init(nodes count: Int) throws {
+        // What a killed test run left (its defer never ran): namespaces whose maker is gone.
+        NetNS.removeAbandoned(prefix: Self.prefix)
         do {
             try build(count)
         } catch {
@@ -51,7 +55,7 @@ final class TestTopology: @unchecked Sendable {
     var networks: [NodeNetwork] { nodes.map(\.network) }
 
     private func makeNamespace(_ suffix: String) throws -> (String, NetNS, RouteSocket) {
-        let name = "wfag-\(tag)-\(suffix)"
+        let name = NetNS.ownedName(prefix: Self.prefix, "\(tag)-\(suffix)")
         let ns = try NetNS.create(name: name)
         namespaces.append(name)
         handles.append(ns)

@@ -4,6 +4,25 @@ import Testing
 
 @Suite(.enabled(if: isRoot, "needs root"))
 struct NetNSTests {
+    /// A namespace whose maker died (a killed test run) is removed; one of a running process stays.
+    @Test func abandonedNamespacesAreRemovedOwnedOnesKept() throws {
+        let prefix = "weft-tab" + randomSuffix(4)
+        // The PID of a process that has exited: a child that ran /bin/true and was reaped.
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { free(argv[0]) }
+        try #require(posix_spawn(&pid, "/bin/true", nil, nil, &argv, nil) == 0)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        let dead = "\(prefix)-\(pid)-x"
+        let legacy = "\(prefix)-1a2b3c-x"
+        let mine = NetNS.ownedName(prefix: prefix, "x")
+        for name in [dead, legacy, mine] { try NetNS.create(name: name).close() }
+        defer { for name in [dead, legacy, mine] { try? NetNS.delete(name: name) } }
+        #expect(Set(NetNS.removeAbandoned(prefix: prefix)) == [dead, legacy])
+        #expect(access("/run/netns/\(mine)", F_OK) == 0 && access("/run/netns/\(dead)", F_OK) != 0)
+    }
+
     @Test func createOpenRunDelete() throws {
         let name = "weft-t" + randomSuffix(8)
         let ns = try NetNS.create(name: name)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NFTables
+import Netlink
 import Testing
 import WeftNet
 
@@ -46,9 +47,11 @@ struct ProxyKernelTests {
         private var servers: [Int32] = []
 
         init() throws {
+            // Named after this process, so that a run killed before `close()` is cleaned up by the next one.
+            NetNS.removeAbandoned(prefix: "weft-test-px")
             let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-            node = "weft-test-px-\(tag)"
-            pods = (1...3).map { "weft-test-px-\(tag)-\($0)" }
+            node = NetNS.ownedName(prefix: "weft-test-px", tag)
+            pods = (1...3).map { NetNS.ownedName(prefix: "weft-test-px", "\(tag)-\($0)") }
             do { try build() } catch {
                 close()
                 throw error

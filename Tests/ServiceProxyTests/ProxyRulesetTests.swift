@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NFTables
+import Netlink
 import Testing
 import WeftNet
 
@@ -89,7 +90,8 @@ struct ProxyRulesetTests {
 
     /// The skeleton and a service's elements load into the kernel with the real nft (in a throwaway namespace).
     @Test(.enabled(if: getuid() == 0)) func kernelAcceptsTheRuleset() throws {
-        let namespace = "weft-test-proxy-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        NetNS.removeAbandoned(prefix: "weft-test-proxy")
+        let namespace = NetNS.ownedName(prefix: "weft-test-proxy", String(UInt32.random(in: 0...UInt32.max), radix: 16))
         _ = try ProcessRunner.run("ip", arguments: ["netns", "add", namespace])
         defer { _ = try? ProcessRunner.run("ip", arguments: ["netns", "del", namespace]) }
         let plans = [
