@@ -35,7 +35,7 @@ public final class AgentMetrics: Sendable {
             v.changes += report.changes.count
             v.peers = report.plan.peers.count
             v.skipped = report.plan.skipped.count
-            v.lastDurationSeconds = Self.seconds(duration)
+            v.lastDurationSeconds = duration.inSeconds
             v.lastError = nil
         }
     }
@@ -49,7 +49,7 @@ public final class AgentMetrics: Sendable {
                 v.changes += report.changes.count - report.failures
                 v.skipped = report.plan.skipped.count
             }
-            v.lastDurationSeconds = Self.seconds(duration)
+            v.lastDurationSeconds = duration.inSeconds
             v.lastError = String(describing: error)
         }
     }
@@ -96,7 +96,4 @@ public final class AgentMetrics: Sendable {
         return text.text + (proxy?.prometheusText() ?? "")
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

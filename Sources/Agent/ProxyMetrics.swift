@@ -68,9 +68,9 @@ public final class ProxyMetrics: Sendable {
         values.withLock { v in
             v.syncs += 1
             if report.full {
-                v.fullDurations.observe(Self.seconds(duration))
+                v.fullDurations.observe(duration.inSeconds)
             } else {
-                v.partialDurations.observe(Self.seconds(duration))
+                v.partialDurations.observe(duration.inSeconds)
             }
             for latency in latencies { v.programmingLatency.observe(latency) }
             v.lastSuccess = time
@@ -97,7 +97,7 @@ public final class ProxyMetrics: Sendable {
     /// Whether the proxy is healthy; the message says why not.
     public var health: (healthy: Bool, message: String) {
         let time = now()
-        let timeout = Self.seconds(healthTimeout)
+        let timeout = healthTimeout.inSeconds
         return values.withLock { v in
             if let error = v.lastError { return (false, "service proxy: last sync failed: \(error)") }
             guard let lastSuccess = v.lastSuccess else {
@@ -170,7 +170,4 @@ public final class ProxyMetrics: Sendable {
         return (try? fractional.parse(text))?.timeIntervalSince1970
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

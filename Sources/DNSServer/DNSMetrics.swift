@@ -31,7 +31,7 @@ public final class DNSMetrics: Sendable {
         let key = ResponseKey(type: type?.rawValue ?? 0, rcode: rcode.rawValue, tcp: transport == .tcp)
         values.withLock {
             $0.responses[key, default: 0] += 1
-            $0.duration.observe(Self.seconds(duration))
+            $0.duration.observe(duration.inSeconds)
         }
     }
 
@@ -49,7 +49,7 @@ public final class DNSMetrics: Sendable {
 
     /// An object change applied to the zone, `duration` after its informer event arrived.
     public func recordProgramming(_ duration: Duration) {
-        values.withLock { $0.programming.observe(Self.seconds(duration)) }
+        values.withLock { $0.programming.observe(duration.inSeconds) }
     }
 
     /// Responses counted so far, by rcode name.
@@ -99,7 +99,4 @@ public final class DNSMetrics: Sendable {
         return out.text
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

@@ -1,5 +1,6 @@
 import DNS
 import Logging
+import PrometheusText
 import Synchronization
 
 /// Sends one query to one upstream and returns its answer (over UDP, retrying over TCP when the answer is
@@ -133,8 +134,7 @@ public actor Forwarder {
 extension ContinuousClock.Instant {
     /// Seconds since an arbitrary fixed point, for the cache's clock.
     var secondsSinceStart: Double {
-        let components = (self - ContinuousClock.Instant.processStart).components
-        return Double(components.seconds) + Double(components.attoseconds) / 1e18
+        (self - ContinuousClock.Instant.processStart).inSeconds
     }
 
     static let processStart = ContinuousClock.now

@@ -14,7 +14,7 @@ public struct PolicyKernelState: Sendable {
 
     private var elements: [ElementID: Element] = [:]
     private var sets: [String: NFTSet] = [:]
-    private var chains: [String: PolicyObjects.OwnedChain] = [:]
+    private var chains: [String: OwnedObjects.OwnedChain] = [:]
 
     public init() {}
 
@@ -25,12 +25,12 @@ public struct PolicyKernelState: Sendable {
     /// deletes (not those of sets that go: they go with their set); changed and gone chains flushed (which drops
     /// their references to sets and chains); gone chains, then gone sets deleted; new sets and chains added, then
     /// the rules of new and changed chains; element adds last (a verdict-map entry names its chain).
-    public mutating func update(to objects: PolicyObjects) -> Transaction {
+    public mutating func update(to objects: OwnedObjects) -> Transaction {
         var newElements: [ElementID: Element] = [:]
         for element in objects.elements { newElements[ElementID(set: element.set, key: element.key)] = element }
         var newSets: [String: NFTSet] = [:]
         for set in objects.sets { newSets[set.name] = set }
-        var newChains: [String: PolicyObjects.OwnedChain] = [:]
+        var newChains: [String: OwnedObjects.OwnedChain] = [:]
         for chain in objects.chains { newChains[chain.chain.name] = chain }
 
         var tx = Transaction()

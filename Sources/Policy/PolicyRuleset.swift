@@ -130,8 +130,8 @@ public struct PolicyRuleset: Sendable {
 
     /// Everything the compiled state puts in the table beyond the skeleton: elements of the fixed sets and maps,
     /// and each pod group's chains, sets and elements. Sorted, so equal states compare equal.
-    public func objects(_ compiled: CompiledPolicies) -> PolicyObjects {
-        var out = PolicyObjects()
+    public func objects(_ compiled: CompiledPolicies) -> OwnedObjects {
+        var out = OwnedObjects()
         let t = Self.table
         func add(_ set: String, _ key: String, _ value: String? = nil) {
             out.elements.append(Element(family: .inet, table: t, set: set, key: key, value: value))
@@ -156,8 +156,8 @@ public struct PolicyRuleset: Sendable {
     }
 
     /// One group's chains (the second, `-tail`, only when an admin rule passes), sets and elements.
-    public func groupObjects(_ group: PolicyGroup) -> PolicyObjects {
-        var out = PolicyObjects()
+    public func groupObjects(_ group: PolicyGroup) -> OwnedObjects {
+        var out = OwnedObjects()
         let t = Self.table
         let side = group.direction == .ingress ? "saddr" : "daddr"
         let tail = group.name + "-tail"
@@ -214,15 +214,15 @@ public struct PolicyRuleset: Sendable {
         let comment = Self.comment(group)
         if group.hasPass {
             out.chains.append(
-                PolicyObjects.OwnedChain(
+                OwnedObjects.OwnedChain(
                     chain: Chain(family: .inet, table: t, name: group.name, comment: comment),
                     rules: head + ["goto \(tail)"]))
             out.chains.append(
-                PolicyObjects.OwnedChain(
+                OwnedObjects.OwnedChain(
                     chain: Chain(family: .inet, table: t, name: tail, comment: comment), rules: rest))
         } else {
             out.chains.append(
-                PolicyObjects.OwnedChain(
+                OwnedObjects.OwnedChain(
                     chain: Chain(family: .inet, table: t, name: group.name, comment: comment), rules: head + rest))
         }
         return out
@@ -238,33 +238,5 @@ public struct PolicyRuleset: Sendable {
         if !group.baseline.isEmpty { parts.append("banp") }
         let text = "\(group.direction.rawValue): " + parts.joined(separator: "; ")
         return text.utf8.count <= 127 ? text : String(text.utf8.prefix(124))! + "..."
-    }
-}
-
-/// What the compiled state puts in the policy table beyond its skeleton.
-public struct PolicyObjects: Sendable, Equatable {
-    public var elements: [Element] = []
-    public var sets: [NFTSet] = []
-    public var chains: [OwnedChain] = []
-
-    public init(elements: [Element] = [], sets: [NFTSet] = [], chains: [OwnedChain] = []) {
-        self.elements = elements
-        self.sets = sets
-        self.chains = chains
-    }
-
-    /// A chain and its rule bodies in order.
-    public struct OwnedChain: Sendable, Equatable {
-        public var chain: Chain
-        public var rules: [String]
-
-        public init(chain: Chain, rules: [String]) {
-            self.chain = chain
-            self.rules = rules
-        }
-    }
-
-    public static func + (a: Self, b: Self) -> Self {
-        PolicyObjects(elements: a.elements + b.elements, sets: a.sets + b.sets, chains: a.chains + b.chains)
     }
 }

@@ -81,3 +81,8 @@ public struct PrometheusHistogram: Sendable {
         (0..<exponent).reduce(1.0) { result, _ in result * base }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as Prometheus writes durations.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

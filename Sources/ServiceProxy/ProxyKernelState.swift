@@ -14,7 +14,7 @@ public struct ProxyKernelState: Sendable {
     private struct Owned: Sendable {
         var elements: [ElementID: Element] = [:]
         var sets: [String: NFTSet] = [:]
-        var chains: [String: ProxyObjects.OwnedChain] = [:]
+        var chains: [String: OwnedObjects.OwnedChain] = [:]
     }
 
     private var byService: [String: Owned] = [:]
@@ -35,7 +35,7 @@ public struct ProxyKernelState: Sendable {
     /// bring the kernel along, in an order the kernel accepts in one transaction: element deletes; chains that
     /// change or go flushed (which drops their references), gone chains then gone sets deleted; new sets, new
     /// chains, then the rules of new and changed chains added; element adds last (a verdict names its chain).
-    public mutating func replace(service: String, with objects: ProxyObjects) -> Transaction {
+    public mutating func replace(service: String, with objects: OwnedObjects) -> Transaction {
         let old = byService[service] ?? Owned()
         var new = Owned()
         for element in objects.elements { new.elements[ElementID(set: element.set, key: element.key)] = element }

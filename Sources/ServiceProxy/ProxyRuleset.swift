@@ -169,9 +169,9 @@ public struct ProxyRuleset: Sendable {
     /// Everything the plans put in the table: elements by set (sorted, so two syncs of the same state compare
     /// equal), and the chains and sets of services with session affinity.
     public func objects(_ plans: [ServicePortPlan], node: ProxyNode, preferClose: Set<ServicePortKey> = [])
-        -> ProxyObjects
+        -> OwnedObjects
     {
-        var out = ProxyObjects()
+        var out = OwnedObjects()
         func add(_ set: String, _ key: String, _ value: String? = nil) {
             out.elements.append(Element(family: .inet, table: Self.table, set: set, key: key, value: value))
         }
@@ -266,11 +266,11 @@ public struct ProxyRuleset: Sendable {
     /// and DNATs. Names carry a hash of the service port, the policy side and the timeout, and each endpoint's
     /// name a hash of its address and port, so an unchanged endpoint keeps its set (and its clients) across syncs.
     static func affinityObjects(_ plan: ServicePortPlan, endpoints: [ServiceEndpoint], local: Bool, timeout: Int)
-        -> ProxyObjects
+        -> OwnedObjects
     {
         let ip = selector(plan.key.family)
         let base = "affinity-" + Self.hash("\(plan.key) \(local ? "local" : "cluster") \(timeout)")
-        var out = ProxyObjects()
+        var out = OwnedObjects()
         var dispatch: [String] = []
         var endpointChains: [String] = []
         for endpoint in endpoints {
@@ -281,7 +281,7 @@ public struct ProxyRuleset: Sendable {
                     family: .inet, table: table, name: name, typeOf: "\(ip) saddr", flags: [.dynamic, .timeout],
                     timeout: "\(timeout)s"))
             out.chains.append(
-                ProxyObjects.OwnedChain(
+                OwnedObjects.OwnedChain(
                     chain: Chain(family: .inet, table: table, name: name, comment: "\(plan.key) -> \(endpoint)"),
                     rules: [
                         "update @\(name) { \(ip) saddr }",
@@ -291,12 +291,12 @@ public struct ProxyRuleset: Sendable {
         }
         let choices = endpointChains.enumerated().map { "\($0.offset) : goto \($0.element)" }
         dispatch.append("numgen random mod \(endpoints.count) vmap { \(choices.joined(separator: ", ")) }")
-        let head = ProxyObjects.OwnedChain(
+        let head = OwnedObjects.OwnedChain(
             chain: Chain(
                 family: .inet, table: table, name: base,
                 comment: "\(plan.key) session affinity (\(local ? "local" : "cluster") endpoints)"),
             rules: dispatch)
-        return ProxyObjects(elements: [], sets: out.sets, chains: [head] + out.chains)
+        return OwnedObjects(elements: [], sets: out.sets, chains: [head] + out.chains)
     }
 
     /// 16 hex digits of FNV-1a, for stable short object names.

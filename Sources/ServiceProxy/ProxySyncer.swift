@@ -128,7 +128,7 @@ public actor ProxySyncer {
         var stale: [StaleUDPFlow] = []
         var tx = Transaction()
         for id in ids.sorted() {
-            var objects = ProxyObjects()
+            var objects = OwnedObjects()
             var flows = Set<StaleUDPFlow>()
             healthChecksByService[id] = nil
             if let service = services[id] {

@@ -21,16 +21,16 @@ struct ProxyKernelStateTests {
             Self.element("backends4", "10.96.0.1 . tcp . 80 . 0", "10.244.0.5 . 8080"),
             Self.element("hairpin4", "10.244.0.5 . 10.244.0.5"),
         ]
-        #expect(Self.lines(state.replace(service: "n/a", with: ProxyObjects(elements: a))).count == 3)
+        #expect(Self.lines(state.replace(service: "n/a", with: OwnedObjects(elements: a))).count == 3)
         #expect(
-            state.replace(service: "n/a", with: ProxyObjects(elements: a)).isEmpty,
+            state.replace(service: "n/a", with: OwnedObjects(elements: a)).isEmpty,
             "the same state again changes nothing")
         let b = [
             Self.element("dispatch4", "10.96.0.2 . tcp . 80", "goto mod-1"),
             Self.element("hairpin4", "10.244.0.5 . 10.244.0.5"),
         ]
         #expect(
-            Self.lines(state.replace(service: "n/b", with: ProxyObjects(elements: b))) == [
+            Self.lines(state.replace(service: "n/b", with: OwnedObjects(elements: b))) == [
                 "add element inet weft-proxy dispatch4 { 10.96.0.2 . tcp . 80 : goto mod-1 }"
             ])
         #expect(state.count == 4)
@@ -38,15 +38,15 @@ struct ProxyKernelStateTests {
         // A changed endpoint: the bucket's value is deleted and added again, in that order.
         var moved = a
         moved[1] = Self.element("backends4", "10.96.0.1 . tcp . 80 . 0", "10.244.1.7 . 8080")
-        let change = Self.lines(state.replace(service: "n/a", with: ProxyObjects(elements: moved)))
+        let change = Self.lines(state.replace(service: "n/a", with: OwnedObjects(elements: moved)))
         #expect(change.count == 2 && change[0].hasPrefix("delete element") && change[1].hasPrefix("add element"))
         #expect(change[1].contains("10.244.1.7 . 8080"))
 
         // Service a goes: its elements go, the hairpin entry b still uses stays.
-        let gone = Self.lines(state.replace(service: "n/a", with: ProxyObjects()))
+        let gone = Self.lines(state.replace(service: "n/a", with: OwnedObjects()))
         #expect(gone.count == 2 && gone.allSatisfy { $0.hasPrefix("delete element") })
         #expect(!gone.contains { $0.contains("hairpin4") })
-        #expect(Self.lines(state.replace(service: "n/b", with: ProxyObjects())).count == 2)
+        #expect(Self.lines(state.replace(service: "n/b", with: OwnedObjects())).count == 2)
         #expect(state.count == 0 && state.services.isEmpty)
     }
 
@@ -54,7 +54,7 @@ struct ProxyKernelStateTests {
     /// endpoint's chain and set are deleted after the references to them are gone, a kept one is not touched.
     @Test func ownedChainsAndSetsInAnOrderTheKernelTakes() {
         var state = ProxyKernelState()
-        let plan = { (endpoints: [String]) -> ProxyObjects in
+        let plan = { (endpoints: [String]) -> OwnedObjects in
             var plan = ServicePortPlan(
                 key: ServicePortKey(namespace: "n", name: "a", port: "", protocol: .tcp, family: .v4),
                 clusterIP: IPAddress("10.96.0.1")!, port: 80)
@@ -81,7 +81,7 @@ struct ProxyKernelStateTests {
         #expect(flush < deleteChain && deleteChain < deleteSet, "\(second)")
         #expect(second.filter { $0.hasPrefix("add rule") }.count == 2, "the dispatch chain refilled: \(second)")
 
-        let removed = Self.lines(state.replace(service: "n/a", with: ProxyObjects()))
+        let removed = Self.lines(state.replace(service: "n/a", with: OwnedObjects()))
         #expect(removed.first?.hasPrefix("delete element") == true, "\(removed)")
         #expect(removed.filter { $0.hasPrefix("delete chain") }.count == 2 && state.ownedObjects == 0)
     }

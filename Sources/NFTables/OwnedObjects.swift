@@ -1,8 +1,7 @@
-import NFTables
-
-/// What one service puts in the proxy's table: elements of the shared sets and maps, and — only for the few
-/// features that need per-flow state (session affinity) — chains and sets of its own.
-public struct ProxyObjects: Sendable, Equatable {
+/// What one owner (a service of the proxy, the compiled policies) puts in a table beyond its fixed skeleton:
+/// elements of the skeleton's sets and maps, and sets and chains of its own, as the kernel-state diffs of
+/// `ServiceProxy` and `Policy` take them.
+public struct OwnedObjects: Sendable, Equatable {
     /// Elements of the skeleton's sets and maps; several services may need the same one.
     public var elements: [Element] = []
     /// Sets only this service uses (made before its chains, which name them).
@@ -30,6 +29,6 @@ public struct ProxyObjects: Sendable, Equatable {
     public var isEmpty: Bool { elements.isEmpty && sets.isEmpty && chains.isEmpty }
 
     public static func + (a: Self, b: Self) -> Self {
-        ProxyObjects(elements: a.elements + b.elements, sets: a.sets + b.sets, chains: a.chains + b.chains)
+        OwnedObjects(elements: a.elements + b.elements, sets: a.sets + b.sets, chains: a.chains + b.chains)
     }
 }

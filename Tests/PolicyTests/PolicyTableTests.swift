@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Policy
-
-struct PolicyTableTests {
-    @Test func ownsItsOwnTable() { #expect(PolicyTable.name == "weft-policy") }
-}
