@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "WeftNet"),
         .target(name: "CWeftLinux"),
         .target(name: "Netlink", dependencies: ["WeftNet", "CWeftLinux"]),
-        .target(name: "NFTables", dependencies: ["WeftNet", "CWeftLinux"]),
+        .target(name: "NFTables", dependencies: ["WeftNet", "Netlink", "CWeftLinux"]),
         .target(name: "NFTablesTesting", dependencies: ["NFTables", "WeftNet"]),
         .target(name: "CNI", dependencies: ["WeftNet", "Netlink", "NFTables", "CWeftLinux"]),
         .executableTarget(name: "weft-cni", dependencies: ["CNI"], linkerSettings: staticStdlib),
@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(name: "WeftNetTests", dependencies: ["WeftNet"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting", "Netlink"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
         .testTarget(
             name: "PolicyTests", dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),

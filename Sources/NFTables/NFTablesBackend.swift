@@ -16,6 +16,34 @@ public protocol NFTablesBackend: Sendable {
 
     /// The table as nft text, or `nil` when it does not exist.
     func listTable(family: Family, table: String) throws -> String?
+
+    /// Flushes `sets` (existing sets and maps) and adds `elements` (each in one of them), all in one transaction.
+    /// On the kernel this goes over netlink (`NFTNetlink`), far faster than nft's text for many elements.
+    func replaceElements(of sets: [NFTSet], with elements: [Element]) throws
+
+    /// The table's comment and the names of its chains and sets, without reading any element; `nil` when the
+    /// table does not exist.
+    func tableInfo(family: Family, table: String) throws -> NFTTableInfo?
+}
+
+extension NFTablesBackend {
+    /// The kernel's: one netlink batch; text (`flush set`, `add element`) for sets whose layout the netlink encoder
+    /// does not know.
+    public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        do {
+            try NFTNetlink.replaceElements(of: sets, with: elements)
+        } catch let error as NFTablesError where error.code == .unavailable {
+            var tx = Transaction()
+            for set in sets { tx.flush(set) }
+            for element in elements { tx.add(element) }
+            try apply(tx)
+        }
+    }
+
+    /// The kernel's, over netlink.
+    public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
+        try NFTNetlink.tableInfo(family: family, table: table)
+    }
 }
 
 extension NFTablesBackend {

@@ -93,6 +93,31 @@ public final class FakeNFTables: NFTablesBackend {
         }
     }
 
+    /// As the kernel's netlink batch: all or nothing (it counts as one applied transaction).
+    public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        var tx = Transaction()
+        for set in sets { tx.flush(set) }
+        for element in elements {
+            guard sets.contains(where: { $0.name == element.set && $0.table == element.table }) else {
+                throw NFTablesError(
+                    code: .invalidTransaction, operation: "replace elements",
+                    message: "element \(element.key) of \(element.set) is not in a set being replaced")
+            }
+            tx.add(element)
+        }
+        try apply(tx)
+    }
+
+    public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
+        state.withLock { state in
+            state.tables[TableKey(family: family, name: table)].map {
+                NFTTableInfo(
+                    comment: $0.table.comment, chains: Set($0.chains.keys), sets: Set($0.sets.keys),
+                    maps: Set($0.sets.filter { $0.value.set.isMap }.keys))
+            }
+        }
+    }
+
     public func listTableNames(family: Family?) throws -> [(family: Family, name: String)] {
         state.withLock { state in
             state.tables.keys.sorted().filter { family == nil || $0.family == family }.map { ($0.family, $0.name) }

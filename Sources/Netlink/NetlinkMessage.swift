@@ -1,12 +1,12 @@
 import CWeftLinux
 
 /// Builds one netlink request: `nlmsghdr`, a family header (`ifinfomsg`, `rtmsg`, …) and rtattrs, 4-byte aligned.
-struct MessageBuilder {
-    private(set) var bytes: [UInt8]
+package struct MessageBuilder {
+    package private(set) var bytes: [UInt8]
 
-    static let headerLength = MemoryLayout<nlmsghdr>.size
+    package static let headerLength = MemoryLayout<nlmsghdr>.size
 
-    init(type: UInt16, flags: UInt16) {
+    package init(type: UInt16, flags: UInt16) {
         bytes = []
         bytes.reserveCapacity(256)
         var header = nlmsghdr()
@@ -16,7 +16,7 @@ struct MessageBuilder {
     }
 
     /// Appends the bytes of a C struct (a family header), then pads to 4 bytes.
-    mutating func append<T>(raw value: T) {
+    package mutating func append<T>(raw value: T) {
         withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
         pad()
     }
@@ -33,7 +33,7 @@ struct MessageBuilder {
         withUnsafeBytes(of: value) { for (i, b) in $0.enumerated() { bytes[offset + i] = b } }
     }
 
-    mutating func attribute(_ type: Int, bytes payload: some Collection<UInt8>) {
+    package mutating func attribute(_ type: Int, bytes payload: some Collection<UInt8>) {
         let length = 4 + payload.count
         precondition(length <= Int(UInt16.max), "netlink attribute too long")
         let start = bytes.count
@@ -44,33 +44,33 @@ struct MessageBuilder {
         pad()
     }
 
-    mutating func attribute(_ type: Int, u8 value: UInt8) { attribute(type, bytes: [value]) }
+    package mutating func attribute(_ type: Int, u8 value: UInt8) { attribute(type, bytes: [value]) }
 
-    mutating func attribute(_ type: Int, u16 value: UInt16) {
+    package mutating func attribute(_ type: Int, u16 value: UInt16) {
         withUnsafeBytes(of: value) { attribute(type, bytes: Array($0)) }
     }
 
-    mutating func attribute(_ type: Int, u32 value: UInt32) {
+    package mutating func attribute(_ type: Int, u32 value: UInt32) {
         withUnsafeBytes(of: value) { attribute(type, bytes: Array($0)) }
     }
 
     /// A 16-bit value in network byte order (ports).
-    mutating func attribute(_ type: Int, be16 value: UInt16) {
+    package mutating func attribute(_ type: Int, be16 value: UInt16) {
         attribute(type, bytes: [UInt8(value >> 8), UInt8(value & 0xff)])
     }
 
     /// A NUL-terminated string.
-    mutating func attribute(_ type: Int, string value: String) {
+    package mutating func attribute(_ type: Int, string value: String) {
         attribute(type, bytes: Array(value.utf8) + [0])
     }
 
     /// A struct payload (e.g. `bridge_vlan_info`).
-    mutating func attribute<T>(_ type: Int, raw value: T) {
+    package mutating func attribute<T>(_ type: Int, raw value: T) {
         withUnsafeBytes(of: value) { attribute(type, bytes: Array($0)) }
     }
 
     /// A nested attribute, flagged `NLA_F_NESTED`.
-    mutating func nested(_ type: Int, _ body: (inout MessageBuilder) -> Void) {
+    package mutating func nested(_ type: Int, _ body: (inout MessageBuilder) -> Void) {
         let start = bytes.count
         bytes.append(contentsOf: [0, 0, 0, 0])
         body(&self)
@@ -79,7 +79,7 @@ struct MessageBuilder {
     }
 
     /// The finished message with its length and sequence number filled in.
-    func finished(sequence: UInt32) -> [UInt8] {
+    package func finished(sequence: UInt32) -> [UInt8] {
         var copy = self
         copy.writeU32(UInt32(bytes.count), at: 0)
         copy.writeU32(sequence, at: 8)
@@ -88,16 +88,16 @@ struct MessageBuilder {
 }
 
 /// One received netlink message.
-struct NetlinkMessage {
-    var type: UInt16
-    var flags: UInt16
-    var sequence: UInt32
-    var portID: UInt32
+package struct NetlinkMessage {
+    package var type: UInt16
+    package var flags: UInt16
+    package var sequence: UInt32
+    package var portID: UInt32
     /// The bytes after the `nlmsghdr`.
-    var payload: ArraySlice<UInt8>
+    package var payload: ArraySlice<UInt8>
 
     /// Splits a datagram into messages; a malformed tail is ignored.
-    static func parse(_ datagram: UnsafeRawBufferPointer) -> [NetlinkMessage] {
+    package static func parse(_ datagram: UnsafeRawBufferPointer) -> [NetlinkMessage] {
         var out: [NetlinkMessage] = []
         var offset = 0
         let headerLength = MemoryLayout<nlmsghdr>.size
@@ -117,22 +117,22 @@ struct NetlinkMessage {
 }
 
 /// Reads a C struct from the start of a byte slice, or nil if the slice is too short.
-func loadStruct<T>(_ bytes: ArraySlice<UInt8>, as type: T.Type) -> T? {
+package func loadStruct<T>(_ bytes: ArraySlice<UInt8>, as type: T.Type) -> T? {
     guard bytes.count >= MemoryLayout<T>.size else { return nil }
     return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
 }
 
 /// The rtattrs of a message or nested attribute.
-struct Attributes {
-    struct Entry {
-        var type: Int
-        var value: ArraySlice<UInt8>
+package struct Attributes {
+    package struct Entry {
+        package var type: Int
+        package var value: ArraySlice<UInt8>
     }
 
-    private(set) var entries: [Entry] = []
+    package private(set) var entries: [Entry] = []
 
     /// Parses the attributes in `bytes`; the type is masked with `NLA_TYPE_MASK`.
-    init(_ bytes: ArraySlice<UInt8>) {
+    package init(_ bytes: ArraySlice<UInt8>) {
         var offset = bytes.startIndex
         while offset + 4 <= bytes.endIndex {
             let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8
@@ -145,38 +145,38 @@ struct Attributes {
     }
 
     /// Attributes following a family header of type `Header`.
-    init<Header>(after header: Header.Type, in payload: ArraySlice<UInt8>) {
+    package init<Header>(after header: Header.Type, in payload: ArraySlice<UInt8>) {
         let skip = (MemoryLayout<Header>.size + 3) & ~3
         self.init(payload.count >= skip ? payload.dropFirst(skip) : [])
     }
 
-    subscript(type: Int) -> ArraySlice<UInt8>? {
+    package subscript(type: Int) -> ArraySlice<UInt8>? {
         entries.first(where: { $0.type == type })?.value
     }
 
-    func all(_ type: Int) -> [ArraySlice<UInt8>] {
+    package func all(_ type: Int) -> [ArraySlice<UInt8>] {
         entries.filter { $0.type == type }.map(\.value)
     }
 
-    func u8(_ type: Int) -> UInt8? { self[type]?.first }
+    package func u8(_ type: Int) -> UInt8? { self[type]?.first }
 
-    func u16(_ type: Int) -> UInt16? {
+    package func u16(_ type: Int) -> UInt16? {
         guard let v = self[type], v.count >= 2 else { return nil }
         return v.withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }
     }
 
-    func u32(_ type: Int) -> UInt32? {
+    package func u32(_ type: Int) -> UInt32? {
         guard let v = self[type], v.count >= 4 else { return nil }
         return v.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
     }
 
-    func i32(_ type: Int) -> Int32? { u32(type).map { Int32(bitPattern: $0) } }
+    package func i32(_ type: Int) -> Int32? { u32(type).map { Int32(bitPattern: $0) } }
 
-    func string(_ type: Int) -> String? {
+    package func string(_ type: Int) -> String? {
         guard let v = self[type] else { return nil }
         let end = v.firstIndex(of: 0) ?? v.endIndex
         return String(decoding: v[v.startIndex..<end], as: UTF8.self)
     }
 
-    func nested(_ type: Int) -> Attributes? { self[type].map { Attributes($0) } }
+    package func nested(_ type: Int) -> Attributes? { self[type].map { Attributes($0) } }
 }

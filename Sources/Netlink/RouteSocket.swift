@@ -9,200 +9,24 @@ import Synchronization
 /// thread; requests are serialised by a lock. Every change is sent with `NLM_F_ACK` and waits for the kernel's
 /// answer, so a method that returns has been applied.
 public final class RouteSocket: @unchecked Sendable {
-    struct State {
-        var fd: Int32
-        /// The port id the kernel assigned at bind; answers carry it in `nlmsg_pid`.
-        var portID: UInt32
-        var sequence: UInt32
-        var buffer: [UInt8]
-    }
-
-    private let state: Mutex<State>
-
-    /// Receive buffer size; a datagram that is larger (seen with `MSG_PEEK | MSG_TRUNC`) grows the buffer.
-    static let initialBufferSize = 64 * 1024
-    private static let solNetlink: Int32 = 270
+    private let socket: NetlinkSocket
 
     /// Opens a socket in `netns`, or in the calling thread's namespace when `netns` is nil.
     public init(netns: NetNS? = nil) throws {
-        let (fd, portID): (Int32, UInt32)
-        if let netns {
-            (fd, portID) = try netns.run { try RouteSocket.openSocket() }
-        } else {
-            (fd, portID) = try RouteSocket.openSocket()
-        }
-        state = Mutex(
-            State(
-                fd: fd, portID: portID, sequence: UInt32(truncatingIfNeeded: time(nil)),
-                buffer: [UInt8](repeating: 0, count: Self.initialBufferSize)))
-    }
-
-    deinit { close() }
-
-    private static func openSocket() throws -> (Int32, UInt32) {
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        guard fd >= 0 else { throw NetlinkError.fromErrno("socket(AF_NETLINK, NETLINK_ROUTE)") }
-        func setInt(_ level: Int32, _ name: Int32, _ value: Int32) -> Int32 {
-            var v = value
-            return setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
-        }
-        _ = setInt(SOL_SOCKET, SO_SNDBUF, 32 * 1024)
-        _ = setInt(SOL_SOCKET, SO_RCVBUF, 1024 * 1024)
-        // Extended acks carry the kernel's error text; capped acks do not echo our request back. Both optional.
-        _ = setInt(solNetlink, NETLINK_EXT_ACK, 1)
-        _ = setInt(solNetlink, NETLINK_CAP_ACK, 1)
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
-            }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_nl>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard bound == 0, named == 0 else {
-            let error = NetlinkError.fromErrno("bind netlink socket")
-            _ = Glibc.close(fd)
-            throw error
-        }
-        return (fd, address.nl_pid)
+        socket = try NetlinkSocket(netlinkProtocol: NETLINK_ROUTE, netns: netns)
     }
 
     /// Closes the socket. Later requests fail with `EBADF`. Safe to call more than once.
-    public func close() {
-        state.withLock { s in
-            if s.fd >= 0 {
-                _ = Glibc.close(s.fd)
-                s.fd = -1
-            }
-        }
-    }
-
-    // MARK: - Transactions
+    public func close() { socket.close() }
 
     /// Sends a request with `NLM_F_ACK` and returns the data messages the kernel sent before its ack.
     @discardableResult
     func request(_ message: MessageBuilder, _ operation: () -> String) throws -> [NetlinkMessage] {
-        try state.withLock { s in
-            try Self.transact(&s, message, dump: false, operation)
-        }
+        try socket.request(message, operation)
     }
 
     /// Sends a dump request and returns every message up to `NLMSG_DONE`; an interrupted dump is retried.
     func dump(_ message: MessageBuilder, _ operation: () -> String) throws -> [NetlinkMessage] {
-        try state.withLock { s in
-            var attempt = 0
-            while true {
-                attempt += 1
-                do {
-                    return try Self.transact(&s, message, dump: true, operation)
-                } catch is DumpInterrupted {
-                    if attempt >= 10 {
-                        throw NetlinkError(operation: operation() + " (dump kept changing)", errno: EINTR)
-                    }
-                }
-            }
-        }
-    }
-
-    private struct DumpInterrupted: Error {}
-
-    private static func transact(
-        _ s: inout State, _ message: MessageBuilder, dump: Bool, _ operation: () -> String
-    ) throws -> [NetlinkMessage] {
-        guard s.fd >= 0 else { throw NetlinkError(operation: operation() + " (socket closed)", errno: EBADF) }
-        s.sequence &+= 1
-        let sequence = s.sequence
-        var bytes = message.finished(sequence: sequence)
-        // Flags live at offset 6; the builder leaves them to us.
-        let flags: UInt16 =
-            UInt16(NLM_F_REQUEST) | (dump ? UInt16(NLM_F_DUMP) : UInt16(NLM_F_ACK))
-            | (UInt16(bytes[6]) | UInt16(bytes[7]) << 8)
-        bytes[6] = UInt8(flags & 0xff)
-        bytes[7] = UInt8(flags >> 8)
-        try send(s.fd, bytes, operation)
-
-        var collected: [NetlinkMessage] = []
-        var interrupted = false
-        while true {
-            let datagram = try receive(&s, operation)
-            for m in datagram {
-                // Answers carry our sequence number and our port id in nlmsg_pid; anything else is a stale answer
-                // to an older request (one abandoned by an error, say).
-                guard m.sequence == sequence, m.portID == s.portID else { continue }
-                if m.flags & UInt16(NLM_F_DUMP_INTR) != 0 { interrupted = true }
-                switch Int32(m.type) {
-                case NLMSG_ERROR:
-                    let code = m.payload.count >= 4 ? m.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : 0
-                    if code == 0 { return collected }
-                    throw NetlinkError(
-                        operation: operation(), errno: -code, kernelMessage: extendedAckMessage(m))
-                case NLMSG_DONE:
-                    if m.payload.count >= 4 {
-                        let code = m.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
-                        if code < 0 { throw NetlinkError(operation: operation(), errno: -code) }
-                    }
-                    if interrupted { throw DumpInterrupted() }
-                    return collected
-                case NLMSG_NOOP:
-                    continue
-                default:
-                    // Dump parts, or the single answer to a GET (its ack follows).
-                    collected.append(m)
-                }
-            }
-        }
-    }
-
-    /// The `NLMSGERR_ATTR_MSG` text of an error message sent with extended acks.
-    private static func extendedAckMessage(_ m: NetlinkMessage) -> String? {
-        guard m.flags & UInt16(NLM_F_ACK_TLVS) != 0 else { return nil }
-        let errorHeader = MemoryLayout<nlmsgerr>.size  // int error + the request's nlmsghdr
-        var offset = errorHeader
-        if m.flags & UInt16(NLM_F_CAPPED) == 0, m.payload.count >= errorHeader {
-            // The whole request was echoed: skip its payload too.
-            let echoed = m.payload.dropFirst(4).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-            offset = 4 + (Int(echoed) + 3) & ~3
-        }
-        guard offset <= m.payload.count else { return nil }
-        return Attributes(m.payload.dropFirst(offset)).string(Int(NLMSGERR_ATTR_MSG.rawValue))
-    }
-
-    private static func send(_ fd: Int32, _ bytes: [UInt8], _ operation: () -> String) throws {
-        var kernel = sockaddr_nl()
-        kernel.nl_family = sa_family_t(AF_NETLINK)
-        let sent = bytes.withUnsafeBytes { buffer in
-            withUnsafePointer(to: &kernel) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                    retryOnEINTR {
-                        sendto(
-                            fd, buffer.baseAddress, buffer.count, 0, address, socklen_t(MemoryLayout<sockaddr_nl>.size))
-                    }
-                }
-            }
-        }
-        guard sent >= 0 else { throw NetlinkError(operation: operation() + " (send)", errno: errno) }
-        guard sent == bytes.count else { throw NetlinkError(operation: operation() + " (short send)", errno: EIO) }
-    }
-
-    /// Receives one datagram, growing the buffer first if it would not fit.
-    private static func receive(_ s: inout State, _ operation: () -> String) throws -> [NetlinkMessage] {
-        let fd = s.fd
-        while true {
-            let size = s.buffer.withUnsafeMutableBytes { buffer in
-                retryOnEINTR { recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK) | Int32(MSG_TRUNC)) }
-            }
-            guard size >= 0 else { throw NetlinkError(operation: operation() + " (receive)", errno: errno) }
-            if size > s.buffer.count {
-                s.buffer = [UInt8](repeating: 0, count: (size + 4095) & ~4095)
-            }
-            let got = s.buffer.withUnsafeMutableBytes { buffer in
-                retryOnEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
-            }
-            guard got >= 0 else { throw NetlinkError(operation: operation() + " (receive)", errno: errno) }
-            return s.buffer.withUnsafeBytes { NetlinkMessage.parse(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
-        }
+        try socket.dump(message, operation)
     }
 }

@@ -82,6 +82,13 @@ public struct ProxyKernelState: Sendable {
         return tx
     }
 
+    /// Makes room for `services` services with `elements` elements in all (a full sync knows both up front:
+    /// growing the dictionaries step by step cost a tenth of a 10,000-service sync).
+    public mutating func reserveCapacity(services: Int, elements: Int) {
+        byService.reserveCapacity(services)
+        users.reserveCapacity(elements)
+    }
+
     /// Forgets everything (after a full sync rebuilt the table, record its services again with `replace`).
     public mutating func reset() {
         byService = [:]

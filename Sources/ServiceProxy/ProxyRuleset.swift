@@ -39,11 +39,30 @@ public struct ProxyRuleset: Sendable {
 
     /// The table, its sets, maps and chains, and the static rules, for a table that does not exist yet: nft 1.0.6
     /// cannot add a `typeof` map with a `th` field over an existing one ("conflicting protocols specified: ip vs.
-    /// th"), so the proxy makes the table once per full sync (`fullSync`) and changes only elements after that.
+    /// th"), so the proxy makes the table only when it is missing or was made with another skeleton, and changes
+    /// only elements and service-owned objects after that. The table's comment names the skeleton (a hash of its
+    /// text), so that a full sync can tell whether the table in the kernel has it (`ProxySyncer`).
     public func skeleton() -> Transaction {
+        let body = skeletonObjects()
+        var tx = Transaction()
+        tx.add(
+            Table(
+                family: .inet, name: Self.table,
+                comment: "owned by weft agent (service proxy), skeleton \(Self.hash(body.render()))"))
+        tx.append(contentsOf: body)
+        return tx
+    }
+
+    /// The sets and maps of the skeleton (where every element goes).
+    public func skeletonSets() -> [NFTSet] {
+        skeletonObjects().operations.compactMap {
+            if case .set(let set) = $0.object { set } else { nil }
+        }
+    }
+
+    private func skeletonObjects() -> Transaction {
         var tx = Transaction()
         let t = Self.table
-        tx.add(Table(family: .inet, name: t, comment: "owned by weft agent (service proxy)"))
         for family in [IPFamily.v4, .v6] {
             let ip = Self.selector(family)
             let f = Self.suffix(family)
@@ -144,16 +163,22 @@ public struct ProxyRuleset: Sendable {
         return tx
     }
 
-    /// A full sync: the table replaced whole (deleted when it exists, then made again with every element) in
-    /// one transaction, so packets never see a half-built state.
+    /// A full sync as one text transaction: the table replaced whole (deleted when it exists, then made again
+    /// with every element), so packets never see a half-built state. `ProxySyncer` uses this only when the
+    /// kernel's table has another skeleton; else it sends the elements over netlink.
     public func fullSync(_ plans: [ServicePortPlan], node: ProxyNode, preferClose: Set<ServicePortKey> = [])
         -> Transaction
     {
+        var state = ProxyKernelState()
+        return replacingTable(state.replace(service: "", with: objects(plans, node: node, preferClose: preferClose)))
+    }
+
+    /// The table deleted when it exists, then the skeleton and `objects` (all adds), in one transaction.
+    public func replacingTable(_ objects: Transaction) -> Transaction {
         var tx = Transaction()
         tx.deleteIfExists(Table(family: .inet, name: Self.table))
         tx.append(contentsOf: skeleton())
-        var state = ProxyKernelState()
-        tx.append(contentsOf: state.replace(service: "", with: objects(plans, node: node, preferClose: preferClose)))
+        tx.append(contentsOf: objects)
         return tx
     }
 

@@ -1,5 +1,8 @@
+import Dispatch
+import Glibc
 import KubeModel
 import NFTables
+import Synchronization
 import WeftNet
 
 /// The proxy's sync: holds the Services and EndpointSlices it was told about, remembers which services changed,
@@ -120,53 +123,43 @@ public actor ProxySyncer {
     public func sync() throws -> Report {
         let full = needsFullSync
         let ids = full ? Set(services.keys).union(udpFlows.keys) : dirty
-        let planner = ServicePlanner(node: node)
         var skipped: [ServicePlanner.Skipped] = []
         // Changed in place, not copied: copying the state of 10,000 services cost more than the sync itself. A
         // failed transaction leaves it ahead of the kernel, and the full sync that follows rebuilds it.
         if full { state.reset() }
         var stale: [StaleUDPFlow] = []
         var tx = Transaction()
-        for id in ids.sorted() {
-            var objects = OwnedObjects()
-            var flows = Set<StaleUDPFlow>()
-            healthChecksByService[id] = nil
-            if let service = services[id] {
-                let result = planner.plan(
-                    services: [service], slices: Array((slices[id] ?? [:]).values),
-                    isClusterIP: { self.clusterIPUsers[$0] != nil })
-                skipped += result.skipped
-                let preferClose = Self.prefersClose(service) ? Set(result.plans.map(\.key)) : []
-                objects = ruleset.objects(result.plans, node: node, preferClose: preferClose)
-                flows = Self.udpFlows(result.plans, node: node, preferClose: preferClose)
-                healthChecksByService[id] = Self.healthCheck(service, plans: result.plans, node: node)
-            }
-            tx.append(contentsOf: state.replace(service: id, with: objects))
-            stale += (udpFlows[id] ?? []).subtracting(flows)
-            udpFlows[id] = flows.isEmpty ? nil : flows
-        }
+        let sortedIDs = ids.sorted()
+        let planned = Self.plan(
+            sortedIDs, services: services, slices: slices, clusterIPUsers: clusterIPUsers, node: node,
+            ruleset: ruleset)
         if full {
-            // The whole table in one transaction: on the fresh table everything is an add.
-            var whole = Transaction()
-            whole.deleteIfExists(Table(family: .inet, name: ProxyRuleset.table))
-            whole.append(contentsOf: ruleset.skeleton())
-            whole.append(contentsOf: tx)
-            tx = whole
+            state.reserveCapacity(services: ids.count, elements: planned.reduce(0) { $0 + $1.objects.elements.count })
         }
-        if !tx.isEmpty {
-            do {
+        for (id, work) in zip(sortedIDs, planned) {
+            skipped += work.skipped
+            healthChecksByService[id] = work.healthCheck
+            tx.append(contentsOf: state.replace(service: id, with: work.objects))
+            stale += (udpFlows[id] ?? []).subtracting(work.flows)
+            udpFlows[id] = work.flows.isEmpty ? nil : work.flows
+        }
+        var operations = tx.count
+        do {
+            if full {
+                operations = try applyFullSync(tx)
+            } else if !tx.isEmpty {
                 try backend.apply(tx)
-            } catch {
-                needsFullSync = true
-                pendingStale += stale
-                throw error
             }
+        } catch {
+            needsFullSync = true
+            pendingStale += stale
+            throw error
         }
         stale += pendingStale
         pendingStale = []
         dirty = []
         needsFullSync = false
-        var report = Report(full: full, services: ids.count, operations: tx.count, skipped: skipped)
+        var report = Report(full: full, services: ids.count, operations: operations, skipped: skipped)
         report.changeTriggerTimes = triggerTimes
         triggerTimes = []
         report.staleFlows = stale.sorted()
@@ -178,6 +171,121 @@ public actor ProxySyncer {
             }
         }
         return report
+    }
+
+    /// What one service needs programmed, planned apart from the kernel state (so services can be planned in
+    /// parallel).
+    struct PlannedService: Sendable {
+        var objects = OwnedObjects()
+        var flows = Set<StaleUDPFlow>()
+        var healthCheck: HealthCheck?
+        var skipped: [ServicePlanner.Skipped] = []
+    }
+
+    /// Plans `ids` (a service that is gone plans to nothing), in order; many services are split over the CPUs
+    /// (planning is pure, and a full sync of 10,000 services spends most of its own time here).
+    static func plan(
+        _ ids: [String], services: [String: Service], slices: [String: [String: EndpointSlice]],
+        clusterIPUsers: [IPAddress: Int], node: ProxyNode, ruleset: ProxyRuleset
+    ) -> [PlannedService] {
+        let planner = ServicePlanner(node: node)
+        @Sendable func plan(_ id: String) -> PlannedService {
+            guard let service = services[id] else { return PlannedService() }
+            let result = planner.plan(
+                services: [service], slices: Array((slices[id] ?? [:]).values),
+                isClusterIP: { clusterIPUsers[$0] != nil })
+            let preferClose = prefersClose(service) ? Set(result.plans.map(\.key)) : []
+            return PlannedService(
+                objects: ruleset.objects(result.plans, node: node, preferClose: preferClose),
+                flows: udpFlows(result.plans, node: node, preferClose: preferClose),
+                healthCheck: healthCheck(service, plans: result.plans, node: node), skipped: result.skipped)
+        }
+        let workers = min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), ids.count / 500)
+        guard workers > 1 else { return ids.map(plan) }
+        let parts = Mutex([[PlannedService]](repeating: [], count: workers))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = (ids.count * worker / workers)..<(ids.count * (worker + 1) / workers)
+            let part = ids[range].map(plan)
+            parts.withLock { $0[worker] = part }
+        }
+        return parts.withLock { $0.flatMap { $0 } }
+    }
+
+    /// Programs the whole table; `services` holds every service's objects as adds (from an empty state). Returns
+    /// how many operations that was.
+    ///
+    /// Elements are nearly all of a big table (100,000 at 10,000 services), and nft's parser costs ~25 µs apiece,
+    /// so they go to the kernel in one netlink batch (`replaceElements`) that flushes every set of the skeleton and
+    /// fills it again — one kernel transaction. The table's comment names its skeleton (`ProxyRuleset.skeleton`):
+    /// - No table: the skeleton and the services' own chains and sets (text), then every element. Nothing was
+    ///   served before, so the two steps need not be one.
+    /// - The table with this skeleton: first the services' own sets and chains that are missing are made and
+    ///   those that exist are rewritten (text; a new one is not referenced yet; an existing one's name says what
+    ///   it is for), then every element is replaced in one batch — the switch, atomic —, then the owned chains and
+    ///   sets that no service uses any more are deleted. Each step leaves a table that serves every service.
+    /// - A table with another skeleton (another version, other cluster CIDRs): replaced whole in one text
+    ///   transaction (atomic, but nft parses every element).
+    private func applyFullSync(_ services: Transaction) throws -> Int {
+        let skeleton = ruleset.skeleton()
+        var owned = Transaction()
+        var elements: [Element] = []
+        for operation in services.operations {
+            if operation.verb == .add, case .element(let element) = operation.object {
+                elements.append(element)
+            } else {
+                owned.append(operation)
+            }
+        }
+        let sets = ruleset.skeletonSets()
+        let comment = skeleton.operations.lazy.compactMap { if case .table(let t) = $0.object { t.comment } else { nil } }
+            .first
+        guard let info = try backend.tableInfo(family: .inet, table: ProxyRuleset.table) else {
+            var tx = skeleton
+            tx.append(contentsOf: owned)
+            try backend.apply(tx)
+            try backend.replaceElements(of: sets, with: elements)
+            return tx.count + sets.count + elements.count
+        }
+        guard info.comment == comment else {
+            let tx = ruleset.replacingTable(services)
+            try backend.apply(tx)
+            return tx.count
+        }
+        var prepare = Transaction()
+        var wantedChains = Set<String>()
+        var wantedSets = Set<String>()
+        for operation in owned.operations {
+            switch operation.object {
+            case .set(let set):
+                wantedSets.insert(set.name)
+                if !info.sets.contains(set.name) { prepare.append(operation) }
+            case .chain(let chain):
+                wantedChains.insert(chain.name)
+                if info.chains.contains(chain.name) { prepare.flush(chain) } else { prepare.append(operation) }
+            default:
+                prepare.append(operation)
+            }
+        }
+        if !prepare.isEmpty { try backend.apply(prepare) }
+        try backend.replaceElements(of: sets, with: elements)
+        var skeletonChains = Set<String>()
+        for operation in skeleton.operations {
+            if case .chain(let chain) = operation.object { skeletonChains.insert(chain.name) }
+        }
+        let staleChains = info.chains.subtracting(skeletonChains).subtracting(wantedChains).sorted()
+        let staleSets = info.sets.subtracting(sets.map(\.name)).subtracting(wantedSets).sorted()
+        var cleanup = Transaction()
+        for name in staleChains { cleanup.flush(Chain(family: .inet, table: ProxyRuleset.table, name: name)) }
+        for name in staleChains { cleanup.delete(Chain(family: .inet, table: ProxyRuleset.table, name: name)) }
+        for name in staleSets {
+            // A delete names the set only; the type is there because a set must have one ("map" vs "set" matters).
+            cleanup.delete(
+                NFTSet(
+                    family: .inet, table: ProxyRuleset.table, name: name, type: "ipv4_addr",
+                    mapType: info.maps.contains(name) ? "verdict" : nil))
+        }
+        if !cleanup.isEmpty { try backend.apply(cleanup) }
+        return prepare.count + sets.count + elements.count + cleanup.count
     }
 
     /// The UDP flows new traffic of `plans` may take: each UDP frontend with each endpoint it sends to.

@@ -143,7 +143,11 @@ public struct ServicePlanner: Sendable {
     static func endpoints(
         for port: ServicePort, family: IPFamily, slices: [EndpointSlice], node: String, publishNotReady: Bool
     ) -> ([ServiceEndpoint], [String]) {
-        var byAddress: [String: ServiceEndpoint] = [:]
+        struct Key: Hashable {
+            var address: IPAddress
+            var port: Int
+        }
+        var byAddress: [Key: ServiceEndpoint] = [:]
         var skipped: [String] = []
         let wantedFamily = family == .v4 ? "IPv4" : "IPv6"
         for slice in slices where slice.addressType == wantedFamily {
@@ -174,7 +178,7 @@ public struct ServicePlanner: Sendable {
                         isRemote: endpoint.nodeName != nil && endpoint.nodeName != node, ready: ready,
                         serving: serving, terminating: terminating,
                         zoneHints: Set((endpoint.hints?.forZones ?? []).map(\.name)))
-                    let key = candidate.description
+                    let key = Key(address: address, port: number)
                     if let existing = byAddress[key], existing.ready || !candidate.ready { continue }
                     byAddress[key] = candidate
                 }

@@ -68,7 +68,8 @@ public struct ServiceEndpoint: Sendable, Hashable, Comparable, CustomStringConve
     }
 
     public static func < (a: Self, b: Self) -> Bool {
-        a.address.bytes.lexicographicallyPrecedes(b.address.bytes) || (a.address == b.address && a.port < b.port)
+        // By address (numerically, which for one family is the order of their bytes), then port.
+        (a.address, a.port) < (b.address, b.port)
     }
 }
 

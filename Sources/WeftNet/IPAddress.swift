@@ -19,17 +19,32 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses dotted-quad notation; rejects leading zeros in multi-digit octets and anything else.
     public init?(_ text: some StringProtocol) {
+        // Over the UTF-8 bytes: the proxy parses every endpoint address of every sync.
         var result: UInt32 = 0
         var octets = 0
-        for part in text.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let n = UInt32(part), n <= 255, part.count == 1 || part.first != "0"
-            else { return nil }
-            result = result << 8 | n
-            octets += 1
+        var part: UInt32 = 0
+        var digits = 0
+        var leadingZero = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if digits == 1 && leadingZero { return nil }
+                if digits == 0 { leadingZero = byte == UInt8(ascii: "0") }
+                digits += 1
+                part = part * 10 + UInt32(byte - UInt8(ascii: "0"))
+                guard digits <= 3, part <= 255 else { return nil }
+            case UInt8(ascii: "."):
+                guard digits > 0, octets < 3 else { return nil }
+                result = result << 8 | part
+                octets += 1
+                part = 0
+                digits = 0
+            default:
+                return nil
+            }
         }
-        guard octets == 4 else { return nil }
-        value = result
+        guard octets == 3, digits > 0 else { return nil }
+        value = result << 8 | part
     }
 
     /// Network byte order bytes.

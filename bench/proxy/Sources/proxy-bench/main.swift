@@ -53,20 +53,40 @@ let clusterCIDRs = ["10.201.0.0/16", "10.244.0.0/14"].compactMap { IPPrefix($0) 
 
 // MARK: Measuring
 
-/// Forwards to libnftables and keeps the last transaction and how long applying it took.
+/// Forwards to libnftables and records what one sync sent (text transactions and netlink element batches, the
+/// latter as the equivalent `flush set` + `add element` text) and how long the backend took in all.
 final class RecordingBackend: NFTablesBackend {
     let inner: any NFTablesBackend
     private let recorded = Mutex((tx: Transaction(), seconds: 0.0))
 
     init(_ inner: any NFTablesBackend) { self.inner = inner }
 
+    /// What was sent since the last `reset()`, as one transaction, and the seconds the backend took.
     var last: (tx: Transaction, seconds: Double) { recorded.withLock { $0 } }
 
-    func apply(_ tx: Transaction) throws {
+    func reset() { recorded.withLock { $0 = (Transaction(), 0) } }
+
+    private func timed(_ tx: Transaction, _ body: () throws -> Void) rethrows {
         let start = ContinuousClock.now
-        try inner.apply(tx)
+        try body()
         let seconds = (ContinuousClock.now - start).seconds
-        recorded.withLock { $0 = (tx, seconds) }
+        recorded.withLock {
+            $0.tx.append(contentsOf: tx)
+            $0.seconds += seconds
+        }
+    }
+
+    func apply(_ tx: Transaction) throws { try timed(tx) { try inner.apply(tx) } }
+    func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        var tx = Transaction()
+        for set in sets { tx.flush(set) }
+        for element in elements { tx.add(element) }
+        try timed(tx) { try inner.replaceElements(of: sets, with: elements) }
+    }
+    func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
+        var info: NFTTableInfo?
+        try timed(Transaction()) { info = try inner.tableInfo(family: family, table: table) }
+        return info
     }
     func listTableNames(family: Family?) throws -> [(family: Family, name: String)] {
         try inner.listTableNames(family: family)
@@ -78,6 +98,14 @@ final class RecordingBackend: NFTablesBackend {
         try inner.listElements(family: family, table: table, set: set)
     }
     func listTable(family: Family, table: String) throws -> String? { try inner.listTable(family: family, table: table) }
+}
+
+extension NFTablesBackend {
+    func apply(deleting table: String) throws {
+        var tx = Transaction()
+        tx.delete(Table(family: .inet, name: table))
+        try apply(tx)
+    }
 }
 
 extension Duration {
@@ -126,6 +154,7 @@ func control(sizes: [Int], endpoints: Int, rounds: Int, changes: Int, workDir: S
                 await fresh.set(svc)
                 await fresh.set(slice)
             }
+            recorder.reset()
             let start = ContinuousClock.now
             let report = try await fresh.sync()
             let sync = (ContinuousClock.now - start).seconds
@@ -134,6 +163,10 @@ func control(sizes: [Int], endpoints: Int, rounds: Int, changes: Int, workDir: S
             let renderStart = ContinuousClock.now
             let text = tx.render()
             let render = (ContinuousClock.now - renderStart).seconds
+            // When the sync made the table (round 0), nft makes it too: from nothing (untimed delete first).
+            if tx.operations.contains(where: { if case .table = $0.object { true } else { false } }) {
+                try recorder.inner.apply(deleting: ProxyRuleset.table)
+            }
             let floor = try nftLoad(text, file: file)
             syncer = fresh
             if round == 0 { continue }
@@ -160,6 +193,7 @@ func control(sizes: [Int], endpoints: Int, rounds: Int, changes: Int, workDir: S
         var texts: [String] = []
         var samples: [(Double, Double, Int)] = []
         for slice in [changed, original] {
+            recorder.reset()
             let start = ContinuousClock.now
             await syncer.set(slice)
             let report = try await syncer.sync()
