@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables", "PrometheusText",
+                "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables", "PrometheusText", "Policy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +126,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent", "Lab",
-                "ServiceProxy", "DNS", "ClusterDNS", "DNSServer",
+                "ServiceProxy", "DNS", "ClusterDNS", "DNSServer", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -137,7 +137,8 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NFTablesTesting", "Netlink"]),
         .testTarget(name: "DNSTests", dependencies: ["DNS", "WeftNet"]),
         .testTarget(
-            name: "PolicyTests", dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting"]),
+            name: "PolicyTests",
+            dependencies: ["Policy", "KubeModel", "WeftNet", "NFTables", "NFTablesTesting", "Netlink"]),
         .testTarget(name: "ClusterDNSTests", dependencies: ["ClusterDNS", "DNS", "WeftNet", "KubeModel"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNS", "WeftNet"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
@@ -162,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Netlink", "KubeModel", "KubeClient", "APIServer", "WeftNet",
+                "Agent", "Netlink", "KubeModel", "KubeClient", "APIServer", "WeftNet", "Policy", "NFTablesTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

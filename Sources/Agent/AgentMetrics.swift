@@ -18,9 +18,12 @@ public final class AgentMetrics: Sendable {
     private let values = Mutex(Values())
     /// The service proxy's metrics and health (nil: the agent runs no proxy).
     public let proxy: ProxyMetrics?
+    /// The network-policy enforcer's metrics and health (nil: the agent enforces no policies).
+    public let policy: PolicyMetrics?
 
-    public init(proxy: ProxyMetrics? = nil) {
+    public init(proxy: ProxyMetrics? = nil, policy: PolicyMetrics? = nil) {
         self.proxy = proxy
+        self.policy = policy
     }
 
     /// The Node informer has delivered its first list.
@@ -58,15 +61,16 @@ public final class AgentMetrics: Sendable {
     public var isFailing: Bool { values.withLock { $0.lastError != nil } }
 
     /// Healthy once the informer has synced and while the last reconcile succeeded, and while the service proxy
-    /// (if any) is healthy; the message says why not.
+    /// and the policy enforcer (if any) are healthy; the message says why not.
     public var health: (healthy: Bool, message: String) {
         let overlay = values.withLock { v -> (healthy: Bool, message: String) in
             if !v.synced { return (false, "waiting for the first list of Nodes") }
             if let error = v.lastError { return (false, "last reconcile failed: \(error)") }
             return (true, "ok")
         }
-        guard let proxy = proxy?.health, !proxy.healthy else { return overlay }
-        return overlay.healthy ? proxy : (false, overlay.message + "; " + proxy.message)
+        let unhealthy = [overlay, proxy?.health, policy?.health].compactMap { $0 }.filter { !$0.healthy }
+        guard !unhealthy.isEmpty else { return overlay }
+        return (false, unhealthy.map(\.message).joined(separator: "; "))
     }
 
     /// The metrics in Prometheus' text exposition format.
@@ -93,7 +97,7 @@ public final class AgentMetrics: Sendable {
         text.metric(
             "weft_agent_informer_synced", type: "gauge", help: "1 once the Node informer has synced.",
             value: v.synced ? "1" : "0")
-        return text.text + (proxy?.prometheusText() ?? "")
+        return text.text + (proxy?.prometheusText() ?? "") + (policy?.prometheusText() ?? "")
     }
 
 }

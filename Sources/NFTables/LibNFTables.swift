@@ -46,6 +46,14 @@ public final class LibNFTables: NFTablesBackend, @unchecked Sendable {
         try listTableVia(family: family, table: table)
     }
 
+    public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        try replaceElementsInKernel(of: sets, with: elements)
+    }
+
+    public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
+        try NFTNetlink.tableInfo(family: family, table: table)
+    }
+
     /// The functions of libnftables this backend uses.
     private struct API: @unchecked Sendable {
         typealias CtxNew = @convention(c) (UInt32) -> OpaquePointer?

@@ -37,6 +37,14 @@ public final class NFTCommand: NFTablesBackend {
     public func listTable(family: Family, table: String) throws -> String? {
         try listTableVia(family: family, table: table)
     }
+
+    public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        try replaceElementsInKernel(of: sets, with: elements)
+    }
+
+    public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
+        try NFTNetlink.tableInfo(family: family, table: table)
+    }
 }
 
 extension NFTCommand: NFTRunner {

@@ -27,9 +27,9 @@ public protocol NFTablesBackend: Sendable {
 }
 
 extension NFTablesBackend {
-    /// The kernel's: one netlink batch; text (`flush set`, `add element`) for sets whose layout the netlink encoder
-    /// does not know.
-    public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+    /// The kernel's `replaceElements`, for the real backends: one netlink batch; text (`flush set`, `add element`
+    /// through `apply`) for sets whose layout the netlink encoder does not know.
+    func replaceElementsInKernel(of sets: [NFTSet], with elements: [Element]) throws {
         do {
             try NFTNetlink.replaceElements(of: sets, with: elements)
         } catch let error as NFTablesError where error.code == .unavailable {
@@ -38,11 +38,6 @@ extension NFTablesBackend {
             for element in elements { tx.add(element) }
             try apply(tx)
         }
-    }
-
-    /// The kernel's, over netlink.
-    public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
-        try NFTNetlink.tableInfo(family: family, table: table)
     }
 }
 

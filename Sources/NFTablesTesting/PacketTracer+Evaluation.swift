@@ -400,8 +400,11 @@ extension PacketTracer {
                     return .terminal(.reject(kind))
                 case .verdict(let verdict):
                     if let outcome = apply(verdict, effect) { return outcome }
-                case .counter, .log:
+                case .counter:
                     continue
+                case .log(let prefix, let group):
+                    // Recorded only when it goes to an nflog group (what tools read); plain `log` stays silent.
+                    if let group { effect("log to nflog group \(group)" + (prefix.map { " prefix \"\($0)\"" } ?? "")) }
                 }
             }
             return .next

@@ -164,7 +164,9 @@ extension PacketTracer {
         case reject(String)
         case verdict(Verdict)
         case counter
-        case log
+        /// `log [prefix "…"] [level L] [group N [snaplen N] [queue-threshold N]]`: logs and goes on; with `group`
+        /// to nflog.
+        case log(prefix: String?, group: Int?)
     }
 
     struct SyntaxError: Error {
@@ -240,6 +242,11 @@ extension PacketTracer {
             index += 1
             return true
         }
+
+        static let logOptions: Set<String> = ["prefix", "level", "group", "snaplen", "queue-threshold"]
+        static let logLevels: Set<String> = [
+            "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug", "audit",
+        ]
 
         static let selectorStarts: Set<String> = [
             "ip", "ip6", "meta", "th", "tcp", "udp", "sctp", "ct", "numgen", "iifname", "oifname",
@@ -400,11 +407,30 @@ extension PacketTracer {
                 return .counter
             case "log":
                 index += 1
-                while let option = peek(), option == "prefix" || option == "level" {
+                var prefix: String? = nil
+                var group: Int? = nil
+                while let option = peek(), Self.logOptions.contains(option) {
                     index += 1
-                    _ = try next()
+                    let value = try next()
+                    switch option {
+                    case "prefix":
+                        prefix = value.hasPrefix("\"") ? String(value.dropFirst().dropLast()) : value
+                    case "group":
+                        guard let number = PacketTracer.number(value), number <= UInt64(UInt16.max) else {
+                            throw SyntaxError(message: "log group must be a number up to 65535, got '\(value)'")
+                        }
+                        group = Int(number)
+                    case "level":
+                        guard Self.logLevels.contains(value) else {
+                            throw SyntaxError(message: "unknown log level '\(value)'")
+                        }
+                    default:
+                        guard PacketTracer.number(value) != nil else {
+                            throw SyntaxError(message: "log \(option) must be a number, got '\(value)'")
+                        }
+                    }
                 }
-                return .log
+                return .log(prefix: prefix, group: group)
             case "reject":
                 index += 1
                 guard take("with") else { return .reject("icmpx port-unreachable") }

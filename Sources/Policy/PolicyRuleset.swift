@@ -40,8 +40,7 @@ import WeftNet
 /// probes; it never crosses `forward` anyway). The group chains return on allow (not accept), so that a packet
 /// between two pods of this node passes both the source's egress and the destination's ingress in `forward`.
 /// Denials are counted and logged to nflog group `logGroup` with a prefix naming the policy (`weft-policy DROP
-/// ingress np:x/deny-all`, `… anp:name/ingress[2]`); `logGroup: nil` logs without a group (for `PacketTracer`,
-/// which does not read `group` yet).
+/// ingress np:x/deny-all`, `… anp:name/ingress[2]`); `logGroup: nil` logs to the kernel log instead.
 ///
 /// A new pod is isolated before its first packet only if the agent has programmed it before the pod runs: with
 /// `PolicyNode.podCIDRs` set, packets from or to an address of those CIDRs that is not a known local pod

@@ -6,6 +6,7 @@ import KubeModel
 import Logging
 import NFTables
 import Netlink
+import Policy
 import ServiceLifecycle
 import ServiceProxy
 import WeftNet
@@ -21,7 +22,9 @@ struct AgentCommand: AsyncParsableCommand {
             IPv6, and serves GET /healthz and GET /metrics (Prometheus) on --metrics-address. Unless \
             --no-service-proxy, it also runs the service proxy (table inet weft-proxy, stale UDP conntrack entries \
             deleted with the conntrack tool) and answers each externalTrafficPolicy: Local service's \
-            healthCheckNodePort.
+            healthCheckNodePort. Unless --no-network-policy, it enforces NetworkPolicies, AdminNetworkPolicies and \
+            the BaselineAdminNetworkPolicy for this node's pods (table inet weft-policy; denials counted and \
+            logged to nflog group --policy-log-group).
             """
     )
 
@@ -35,6 +38,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "host:port for /healthz and /metrics (port 0: any).") var metricsAddress = "0.0.0.0:9478"
     @Flag(inversion: .prefixedNo, help: "Run the service proxy (table inet weft-proxy), replacing kube-proxy.")
     var serviceProxy = true
+    @Flag(inversion: .prefixedNo, help: "Enforce network policies for this node's pods (table inet weft-policy).")
+    var networkPolicy = true
+    @Option(help: "The nflog group network-policy denials are logged to.") var policyLogGroup = 1
     @Option(help: "The pod network (repeatable, one per family): cluster-IP traffic from elsewhere is masqueraded.")
     var clusterCIDR: [String] = []
     @Option(help: "Addresses NodePorts answer on (repeatable; default: the node's InternalIPs).")
@@ -47,6 +53,9 @@ struct AgentCommand: AsyncParsableCommand {
         }
         for address in nodeportAddresses where IPAddress(address) == nil {
             throw ValidationError("--nodeport-addresses must be addresses, got '\(address)'")
+        }
+        guard (0...65535).contains(policyLogGroup) else {
+            throw ValidationError("--policy-log-group must be 0...65535, got \(policyLogGroup)")
         }
         guard vxlanVNI < 1 << 24 else { throw ValidationError("--vxlan-vni must be below 2^24, got \(vxlanVNI)") }
         if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name must not be empty") }
@@ -62,7 +71,8 @@ struct AgentCommand: AsyncParsableCommand {
             nodeName: name, configuration: OverlayConfiguration(mode: overlay, vni: vxlanVNI, port: vxlanPort),
             kernel: NetlinkOverlayKernel(socket: socket))
         let proxyMetrics = serviceProxy ? ProxyMetrics() : nil
-        let metrics = AgentMetrics(proxy: proxyMetrics)
+        let policyMetrics = networkPolicy ? PolicyMetrics() : nil
+        let metrics = AgentMetrics(proxy: proxyMetrics, policy: policyMetrics)
         let agent = NodeAgent(
             informer: Informer<Node>(client: client), reconciler: reconciler, metrics: metrics, logger: logger)
         let server = AgentHTTPServer(
@@ -91,6 +101,17 @@ struct AgentCommand: AsyncParsableCommand {
             services.append(
                 ServiceProxyAgent(
                     client: client, syncer: syncer, metrics: proxyMetrics, healthServer: healthServer, logger: logger))
+        }
+        if let policyMetrics {
+            let syncer = PolicySyncer(
+                node: PolicyNode(name: name), backend: defaultNFTablesBackend(),
+                ruleset: PolicyRuleset(logGroup: policyLogGroup))
+            // The node's own addresses, the pod bridge's included, read again before each sync.
+            let addresses: @Sendable () throws -> [IPAddress] = { try socket.addresses().map(\.prefix.address) }
+            services.append(
+                PolicyAgent(
+                    client: client, nodeName: name, syncer: syncer, metrics: policyMetrics,
+                    localAddresses: addresses, logger: logger))
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

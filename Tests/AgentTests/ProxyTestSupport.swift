@@ -29,6 +29,10 @@ final class RecordingBackend: NFTablesBackend {
     func listRules(family: Family, table: String, chain: String) throws -> [Rule] { [] }
     func listElements(family: Family, table: String, set: String) throws -> [Element] { [] }
     func listTable(family: Family, table: String) throws -> String? { nil }
+    func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
+        try apply(Transaction())
+    }
+    func tableInfo(family: Family, table: String) throws -> NFTTableInfo? { nil }
 }
 
 /// Conntrack that "deletes" two entries per flow, or fails while `failing`.

@@ -124,7 +124,8 @@ func isPod(_ pod: String) -> (String) -> Bool { { $0 == pod } }
 struct MatrixProbe {
     var nodes: [CompiledPolicies]
     var fakes: [String: FakeNFTables] = [:]
-    static let ruleset = PolicyRuleset(logGroup: nil)
+    /// The ruleset the agent programs: denials logged to nflog group 1 (PacketTracer reads `log … group N`).
+    static let ruleset = PolicyRuleset()
 
     init(_ cluster: Cluster) throws {
         nodes = cluster.compiledNodes()

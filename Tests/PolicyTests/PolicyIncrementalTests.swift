@@ -13,7 +13,7 @@ struct PolicyIncrementalTests {
     struct Enforcer {
         var fakes: [String: FakeNFTables] = [:]
         var states: [String: PolicyKernelState] = [:]
-        let ruleset = PolicyRuleset(logGroup: nil)
+        let ruleset = PolicyRuleset()
 
         init(_ cluster: Cluster) throws {
             for node in Cluster.nodes {
