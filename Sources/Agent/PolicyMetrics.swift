@@ -7,20 +7,10 @@ import Synchronization
 /// and while the last sync succeeded.
 public final class PolicyMetrics: Sendable {
     private struct Values {
-        var syncs = 0
-        var failures = 0
-        var fullDurations = PrometheusHistogram(bounds: PolicyMetrics.syncDurationBuckets)
-        var partialDurations = PrometheusHistogram(bounds: PolicyMetrics.syncDurationBuckets)
-        /// Unix seconds.
-        var lastSuccess: Double?
-        var lastQueued: Double?
-        var lastError: String?
+        var syncs = SyncStatistics()
         var report: PolicySyncer.Report?
         var unsynced: [String] = []
     }
-
-    /// The proxy's buckets: 1 ms to 16 s.
-    static let syncDurationBuckets = PrometheusHistogram.exponential(start: 0.001, factor: 2, count: 15)
 
     private let now: @Sendable () -> Double
     private let values = Mutex(Values())
@@ -33,32 +23,21 @@ public final class PolicyMetrics: Sendable {
     /// A change arrived that the next sync will program.
     public func recordQueued() {
         let time = now()
-        values.withLock { $0.lastQueued = time }
+        values.withLock { $0.syncs.lastQueued = time }
     }
 
     /// A sync that succeeded (and did something: syncs with nothing to do are not recorded).
     public func recordSuccess(_ report: PolicySyncer.Report, duration: Duration) {
         let time = now()
         values.withLock { v in
-            v.syncs += 1
-            if report.full {
-                v.fullDurations.observe(duration.inSeconds)
-            } else {
-                v.partialDurations.observe(duration.inSeconds)
-            }
-            v.lastSuccess = time
-            v.lastError = nil
+            v.syncs.recordSuccess(full: report.full, duration: duration, at: time)
             v.report = report
         }
     }
 
     /// A sync whose transaction failed (nothing of it was applied).
     public func recordFailure(_ error: any Error) {
-        values.withLock { v in
-            v.syncs += 1
-            v.failures += 1
-            v.lastError = String(describing: error)
-        }
+        values.withLock { $0.syncs.recordFailure(error) }
     }
 
     /// The agent went on without `kind` (AdminNetworkPolicy, BaselineAdminNetworkPolicy): not served, or its
@@ -70,8 +49,8 @@ public final class PolicyMetrics: Sendable {
     /// Whether the enforcer is healthy; the message says why not.
     public var health: (healthy: Bool, message: String) {
         values.withLock { v in
-            if let error = v.lastError { return (false, "network policy: last sync failed: \(error)") }
-            if v.lastSuccess == nil { return (false, "network policy: waiting for the first successful sync") }
+            if let error = v.syncs.lastError { return (false, "network policy: last sync failed: \(error)") }
+            if v.syncs.lastSuccess == nil { return (false, "network policy: waiting for the first successful sync") }
             return (true, "ok")
         }
     }
@@ -83,23 +62,9 @@ public final class PolicyMetrics: Sendable {
         let v = values.withLock { $0 }
         let report = v.report
         var text = PrometheusText()
-        text.histogram(
-            "weft_policy_sync_duration_seconds", help: "How long successful syncs took (compile and apply).",
-            series: [([("kind", "full")], v.fullDurations), ([("kind", "partial")], v.partialDurations)])
-        text.metric(
-            "weft_policy_syncs_total", type: "counter", help: "Syncs run that had something to do, successful or not.",
-            value: "\(v.syncs)")
-        text.metric(
-            "weft_policy_sync_failures_total", type: "counter",
-            help: "Syncs whose transaction failed (the next one is a full sync).", value: "\(v.failures)")
-        text.metric(
-            "weft_policy_last_sync_timestamp_seconds", type: "gauge",
-            help: "When the last successful sync finished (Unix time; 0: none yet).",
-            value: PrometheusText.number(v.lastSuccess ?? 0))
-        text.metric(
-            "weft_policy_last_queued_timestamp_seconds", type: "gauge",
-            help: "When the last change policies read arrived (Unix time; 0: none yet).",
-            value: PrometheusText.number(v.lastQueued ?? 0))
+        v.syncs.render(
+            into: &text, prefix: "weft_policy", durationHelp: "How long successful syncs took (compile and apply).",
+            queued: "change policies read")
         let counts = report?.policies
         let policies: [(kind: String, count: Int)] = [
             ("NetworkPolicy", counts?.networkPolicies ?? 0),

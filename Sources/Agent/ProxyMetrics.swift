@@ -8,17 +8,10 @@ import Synchronization
 /// `healthTimeout` for a sync.
 public final class ProxyMetrics: Sendable {
     private struct Values {
-        var syncs = 0
-        var failures = 0
-        var fullDurations = PrometheusHistogram(bounds: ProxyMetrics.syncDurationBuckets)
-        var partialDurations = PrometheusHistogram(bounds: ProxyMetrics.syncDurationBuckets)
+        var syncs = SyncStatistics()
         var programmingLatency = PrometheusHistogram(bounds: ProxyMetrics.programmingLatencyBuckets)
-        /// Unix seconds.
-        var lastSuccess: Double?
-        var lastQueued: Double?
         /// The first change not yet synced, in Unix seconds.
         var oldestPending: Double?
-        var lastError: String?
         var services = 0
         var elements = 0
         var ownedObjects = 0
@@ -27,8 +20,6 @@ public final class ProxyMetrics: Sendable {
         var conntrackFailures = 0
     }
 
-    /// kube-proxy's `ExponentialBuckets(0.001, 2, 15)`: 1 ms to 16 s.
-    static let syncDurationBuckets = PrometheusHistogram.exponential(start: 0.001, factor: 2, count: 15)
     /// kube-proxy's network-programming buckets: 0.25 s, 0.5 s, every second to 59 s, every 5 s to 115 s, every
     /// 30 s to 300 s.
     static let programmingLatencyBuckets: [Double] =
@@ -53,7 +44,7 @@ public final class ProxyMetrics: Sendable {
     public func recordQueued() {
         let time = now()
         values.withLock { v in
-            v.lastQueued = time
+            v.syncs.lastQueued = time
             if v.oldestPending == nil { v.oldestPending = time }
         }
     }
@@ -66,16 +57,9 @@ public final class ProxyMetrics: Sendable {
         let time = now()
         let latencies = report.changeTriggerTimes.compactMap(Self.unixSeconds).map { max(0, time - $0) }
         values.withLock { v in
-            v.syncs += 1
-            if report.full {
-                v.fullDurations.observe(duration.inSeconds)
-            } else {
-                v.partialDurations.observe(duration.inSeconds)
-            }
+            v.syncs.recordSuccess(full: report.full, duration: duration, at: time)
             for latency in latencies { v.programmingLatency.observe(latency) }
-            v.lastSuccess = time
             v.oldestPending = nil
-            v.lastError = nil
             v.services = services
             v.elements = objects.elements
             v.ownedObjects = objects.owned
@@ -87,11 +71,7 @@ public final class ProxyMetrics: Sendable {
 
     /// A sync whose transaction failed (nothing of it was applied).
     public func recordFailure(_ error: any Error) {
-        values.withLock { v in
-            v.syncs += 1
-            v.failures += 1
-            v.lastError = String(describing: error)
-        }
+        values.withLock { $0.syncs.recordFailure(error) }
     }
 
     /// Whether the proxy is healthy; the message says why not.
@@ -99,8 +79,8 @@ public final class ProxyMetrics: Sendable {
         let time = now()
         let timeout = healthTimeout.inSeconds
         return values.withLock { v in
-            if let error = v.lastError { return (false, "service proxy: last sync failed: \(error)") }
-            guard let lastSuccess = v.lastSuccess else {
+            if let error = v.syncs.lastError { return (false, "service proxy: last sync failed: \(error)") }
+            guard let lastSuccess = v.syncs.lastSuccess else {
                 return (false, "service proxy: waiting for the first successful sync")
             }
             if let pending = v.oldestPending, time - pending >= timeout {
@@ -120,27 +100,14 @@ public final class ProxyMetrics: Sendable {
     public func prometheusText() -> String {
         let v = values.withLock { $0 }
         var text = PrometheusText()
-        text.histogram(
-            "weft_proxy_sync_duration_seconds", help: "How long successful syncs took, full or partial.",
-            series: [([("kind", "full")], v.fullDurations), ([("kind", "partial")], v.partialDurations)])
-        text.metric(
-            "weft_proxy_syncs_total", type: "counter", help: "Syncs run, successful or not.", value: "\(v.syncs)")
-        text.metric(
-            "weft_proxy_sync_failures_total", type: "counter",
-            help: "Syncs whose transaction failed (the next one is a full sync).", value: "\(v.failures)")
+        v.syncs.render(
+            into: &text, prefix: "weft_proxy", durationHelp: "How long successful syncs took, full or partial.",
+            queued: "Service or EndpointSlice change")
         text.histogram(
             "weft_proxy_network_programming_duration_seconds",
             help: "From an endpoint change (its EndpointSlice's last-change-trigger-time) to the sync that "
                 + "programmed it.",
             series: [([], v.programmingLatency)])
-        text.metric(
-            "weft_proxy_last_sync_timestamp_seconds", type: "gauge",
-            help: "When the last successful sync finished (Unix time; 0: none yet).",
-            value: PrometheusText.number(v.lastSuccess ?? 0))
-        text.metric(
-            "weft_proxy_last_queued_timestamp_seconds", type: "gauge",
-            help: "When the last Service or EndpointSlice change arrived (Unix time; 0: none yet).",
-            value: PrometheusText.number(v.lastQueued ?? 0))
         text.metric(
             "weft_proxy_services", type: "gauge",
             help: "Services with cluster IPs the last successful sync programmed.", value: "\(v.services)")

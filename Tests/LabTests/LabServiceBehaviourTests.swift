@@ -9,7 +9,8 @@ import WeftNet
 extension LabKernelTests {
     /// The service proxy's behaviours with real traffic in a two-node lab: spread, an undefined port refused, a
     /// port changed through `kubectl apply`, session affinity sticking and expiring, externalTrafficPolicy Local
-    /// (client address kept, local endpoints only, the health-check port), hairpin and the pod's own source
+    /// (client address kept, local endpoints only, the health-check port), a load-balancer IP with and without
+    /// the client in its loadBalancerSourceRanges, hairpin and the pod's own source
     /// address, an endpoint removed stops getting traffic within a second, and a UDP client keeps getting answers
     /// across a backend replacement (its stale conntrack entry deleted).
     @Suite(.serialized, .enabled(if: getuid() == 0 && LabUnderTest.hasBinaries))
@@ -241,6 +242,39 @@ extension LabKernelTests {
                             && check.stdoutString.contains("\"localEndpoints\":\(count)")
                             && check.stdoutString.contains("\"name\":\"solo\""),
                         "health check on \(node): \(check.stdoutString) \(check.stderrString)")
+                }
+
+                // A load-balancer IP (written into the status, as a load-balancer controller would; the client
+                // routes it to node-1, which has the endpoint), then loadBalancerSourceRanges without and with the
+                // client's address.
+                let lbIP = "198.51.100.10"
+                let patched = try await lab.kubectl([
+                    "patch", "service", "solo", "--subresource=status", "--type=merge", "-p",
+                    #"{"status":{"loadBalancer":{"ingress":[{"ip":"\#(lbIP)"}]}}}"#,
+                ])
+                try #require(patched.succeeded, "\(patched.stdoutString) \(patched.stderrString)")
+                let route = try await lab.exec(["--host", "client", "--", "ip", "route", "replace", lbIP, "via", "\(node1)"])
+                try #require(route.succeeded, "\(route.stderrString)")
+                func viaLoadBalancer() async throws -> String {
+                    try await lab.exec([
+                        "--host", "client", "--", "python3", "-c", Self.httpClient, lbIP, "80", "/clientip", "count", "1",
+                    ]).stdoutString
+                }
+                #expect(
+                    try await LabUnderTest.eventually(.seconds(5)) {
+                        try await viaLoadBalancer().contains("\"\(external):")
+                    }, "the load-balancer IP answers, client address kept")
+                for (ranges, reaches) in [("203.0.113.0/24", false), ("\(external)/32", true)] {
+                    let limited = try await lab.kubectl([
+                        "patch", "service", "solo", "--type=merge", "-p",
+                        #"{"spec":{"loadBalancerSourceRanges":["\#(ranges)"]}}"#,
+                    ])
+                    try #require(limited.succeeded, "\(limited.stdoutString) \(limited.stderrString)")
+                    #expect(
+                        try await LabUnderTest.eventually(.seconds(5)) {
+                            let answer = try await viaLoadBalancer()
+                            return reaches ? answer.contains("\"\(external):") : answer.contains("\"timeouts\": 1")
+                        }, "loadBalancerSourceRanges \(ranges): \(reaches ? "reaches" : "dropped")")
                 }
 
                 // An endpoint removed (its pod relabelled out of the selector) stops getting traffic within 1 s.
