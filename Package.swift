@@ -81,6 +81,7 @@ let package = Package(
         .target(name: "ServiceProxy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "DNS", dependencies: ["WeftNet"]),
         .target(name: "Policy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
+        .target(name: "MultiNetwork", dependencies: ["WeftNet", "KubeModel", "CNI"]),
         .target(name: "PrometheusText"),
         .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
         .target(
@@ -144,6 +145,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
+        .testTarget(name: "MultiNetworkTests", dependencies: ["MultiNetwork", "KubeModel", "CNI", "WeftNet"]),
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
         .testTarget(
