@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "DNSServer",
             dependencies: [
-                "DNS", "ClusterDNS", "WeftNet", "KubeModel", "KubeClient", "PrometheusText",
+                "DNS", "ClusterDNS", "WeftNet", "KubeModel", "KubeClient", "PrometheusText", "CWeftLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

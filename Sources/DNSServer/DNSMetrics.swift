@@ -35,6 +35,19 @@ public final class DNSMetrics: Sendable {
         }
     }
 
+    /// The answers of one UDP batch the fast path sent from its cache, all `duration` after the batch arrived: one
+    /// lock per batch, none per answer.
+    func recordCached(_ tally: ResponseTally, duration: Duration) {
+        guard tally.total > 0 else { return }
+        let seconds = duration.inSeconds
+        values.withLock {
+            for row in tally.rows {
+                $0.responses[ResponseKey(type: row.type, rcode: row.rcode, tcp: false), default: 0] += row.count
+            }
+            for _ in 0..<tally.total { $0.duration.observe(seconds) }
+        }
+    }
+
     func recordDropped() { values.withLock { $0.dropped += 1 } }
 
     func recordForward(_ source: Forwarder.Source) {
@@ -99,4 +112,33 @@ public final class DNSMetrics: Sendable {
         return out.text
     }
 
+}
+
+/// UDP answers counted by type and rcode on a fast-path thread until the batch is done: a few rows, searched in
+/// order, their storage kept from batch to batch.
+struct ResponseTally {
+    struct Row {
+        var type: UInt16
+        var rcode: UInt16
+        var count: Int
+    }
+
+    private(set) var rows: [Row] = []
+    private(set) var total = 0
+
+    init() { rows.reserveCapacity(8) }
+
+    mutating func add(type: UInt16, rcode: UInt16) {
+        total += 1
+        for index in rows.indices where rows[index].type == type && rows[index].rcode == rcode {
+            rows[index].count += 1
+            return
+        }
+        rows.append(Row(type: type, rcode: rcode, count: 1))
+    }
+
+    mutating func reset() {
+        rows.removeAll(keepingCapacity: true)
+        total = 0
+    }
 }

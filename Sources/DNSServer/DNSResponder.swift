@@ -50,6 +50,16 @@ public final class DNSResponder: Sendable {
 
     /// Handles `bytes` as far as it can without waiting.
     public func handle(_ bytes: [UInt8], transport: Transport) -> Outcome {
+        var cacheable: ResponseCode?
+        return handle(bytes, transport: transport, cacheable: &cacheable)
+    }
+
+    /// Handles `bytes`; `cacheable` is set to the reply's rcode when the reply is the zone's answer to a
+    /// well-formed query (in the zone, or refused or a bare ExternalName CNAME without upstreams): the same query
+    /// asked again gets the same bytes (but for the id, RD and CD) for as long as the zone's generation read before
+    /// this call has not changed. Forwarded answers, even from the forwarder's cache, never are (their TTLs age).
+    func handle(_ bytes: [UInt8], transport: Transport, cacheable: inout ResponseCode?) -> Outcome {
+        cacheable = nil
         let started = ContinuousClock.now
         let query: DNSMessage
         do {
@@ -79,10 +89,12 @@ public final class DNSResponder: Sendable {
         }
         let answer = zones.snapshot.answer(question)
         guard answer.isInZone else {
-            return forwardOrRefuse(query, question, zoneAnswer: nil, transport: transport, started: started)
+            return forwardOrRefuse(
+                query, question, zoneAnswer: nil, transport: transport, started: started, cacheable: &cacheable)
         }
         if answer.externalTarget != nil {
-            return forwardOrRefuse(query, question, zoneAnswer: answer, transport: transport, started: started)
+            return forwardOrRefuse(
+                query, question, zoneAnswer: answer, transport: transport, started: started, cacheable: &cacheable)
         }
         var response = query.response(rcode: answer.rcode, udpPayloadSize: UInt16(udpPayloadSize))
         response.authoritative = answer.authoritative
@@ -92,6 +104,7 @@ public final class DNSResponder: Sendable {
         response.answers = answer.answers
         response.authority = answer.authority
         response.additional = answer.additional
+        cacheable = response.rcode
         return reply(response, to: query, transport: transport, started: started)
     }
 
@@ -124,7 +137,7 @@ public final class DNSResponder: Sendable {
 
     private func forwardOrRefuse(
         _ query: DNSMessage, _ question: Question, zoneAnswer: ZoneAnswer?, transport: Transport,
-        started: ContinuousClock.Instant
+        started: ContinuousClock.Instant, cacheable: inout ResponseCode?
     ) -> Outcome {
         guard let forwarder else {
             // No upstreams: the zone's part alone (an ExternalName's CNAME), else REFUSED (not ours to answer).
@@ -133,6 +146,7 @@ public final class DNSResponder: Sendable {
             response.answers = zoneAnswer?.answers ?? []
             response.authoritative = zoneAnswer != nil
             response.recursionAvailable = true
+            cacheable = response.rcode
             return reply(response, to: query, transport: transport, started: started)
         }
         if zoneAnswer == nil, let hit = forwarder.cached(question) {

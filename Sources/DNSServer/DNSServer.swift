@@ -3,20 +3,23 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// `weft dns`'s listeners: UDP and TCP (RFC 7766: two-byte length before each message, several queries on one
-/// connection, answers in any order; an idle connection is closed after `idleTimeout`) on each address, answering
-/// through the `DNSResponder`.
+/// `weft dns`'s listeners: UDP and TCP on each address, answering through the `DNSResponder`. UDP is a
+/// `UDPFastPath` (a thread of its own with recvmmsg/sendmmsg batches and a cache of the zone's encoded answers);
+/// TCP is NIO (RFC 7766: two-byte length before each message, several queries on one connection, answers in any
+/// order; an idle connection is closed after `idleTimeout`).
 public final class DNSServer: ServiceLifecycle.Service {
     public let responder: DNSResponder
     private let channels: [any Channel]
+    private let udp: [UDPFastPath]
     private let logger: Logger
 
     /// The ports bound, in the order of the addresses (useful with port 0).
     public let boundPorts: [Int]
 
-    private init(responder: DNSResponder, channels: [any Channel], ports: [Int], logger: Logger) {
+    private init(responder: DNSResponder, channels: [any Channel], udp: [UDPFastPath], ports: [Int], logger: Logger) {
         self.responder = responder
         self.channels = channels
+        self.udp = udp
         boundPorts = ports
         self.logger = logger
     }
@@ -27,23 +30,13 @@ public final class DNSServer: ServiceLifecycle.Service {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "weft.dns")
     ) async throws -> DNSServer {
         var channels: [any Channel] = []
+        var udp: [UDPFastPath] = []
         var ports: [Int] = []
         do {
             for (host, port) in addresses {
-                let udp = try await DatagramBootstrap(group: group)
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    // Up to 16 datagrams per read (recvmmsg), answered as one batch. NIO splits the receive
-                    // buffer between them: 16 × 4 KiB, so a query with EDNS options still fits whole.
-                    .channelOption(.datagramVectorReadMessageCount, value: 16)
-                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 4096))
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(responder: responder))
-                        }
-                    }
-                    .bind(host: host, port: port).get()
-                channels.append(udp)
-                let bound = udp.localAddress?.port ?? port
+                let listener = try UDPFastPath(responder: responder, host: host, port: port)
+                udp.append(listener)
+                let bound = listener.port
                 let tcp = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
@@ -58,61 +51,31 @@ public final class DNSServer: ServiceLifecycle.Service {
                 channels.append(tcp)
                 ports.append(bound)
             }
+            for listener in udp { try listener.start() }
         } catch {
+            for listener in udp { listener.close() }
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return DNSServer(responder: responder, channels: channels, ports: ports, logger: logger)
+        return DNSServer(responder: responder, channels: channels, udp: udp, ports: ports, logger: logger)
     }
 
     /// Serves until graceful shutdown or cancellation, then closes the listeners.
     public func run() async throws {
         let channels = channels
+        let udp = udp
         await withTaskCancellationOrGracefulShutdownHandler {
             for channel in channels { try? await channel.closeFuture.get() }
         } onCancelOrGracefulShutdown: {
             for channel in channels { channel.close(promise: nil) }
         }
+        for listener in udp { listener.close() }
     }
 
     public func close() async {
+        for listener in udp { listener.close() }
         for channel in channels { try? await channel.close() }
     }
-}
-
-/// One datagram, one query: answered on the event loop when the zone has it, from a task when it is forwarded.
-final class UDPQueryHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
-
-    let responder: DNSResponder
-
-    init(responder: DNSResponder) { self.responder = responder }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        let bytes = Array(envelope.data.readableBytesView)
-        let remote = envelope.remoteAddress
-        switch responder.handle(bytes, transport: .udp) {
-        case .drop:
-            return
-        case .reply(let answer):
-            // Written now, flushed once the read batch is done: NIO then sends the batch with one sendmmsg.
-            let buffer = context.channel.allocator.buffer(bytes: answer)
-            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: buffer)), promise: nil)
-        case .forward(let pending):
-            responder.finish(pending, on: context.channel) { answer, allocator in
-                AddressedEnvelope(remoteAddress: remote, data: allocator.buffer(bytes: answer))
-            }
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
-    }
-
-    /// A failed read or write concerns one datagram: keep serving the others.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {}
 }
 
 /// Queries on one TCP connection.

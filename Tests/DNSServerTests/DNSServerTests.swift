@@ -2,7 +2,6 @@ import ClusterDNS
 import DNS
 import Foundation
 import KubeModel
-import NFTables
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -48,10 +47,16 @@ struct DNSServerTests {
             DispatchQueue.global().async {
                 continuation.resume(
                     with: Result {
-                        try ProcessRunner.run(
-                            "/usr/bin/dig",
-                            arguments: ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments
-                        ).stdoutString
+                        let process = Process()
+                        process.executableURL = URL(fileURLWithPath: "/usr/bin/dig")
+                        process.arguments = ["@127.0.0.1", "-p", "\(port)", "+time=5", "+tries=1"] + arguments
+                        let output = Pipe()
+                        process.standardOutput = output
+                        process.standardInput = FileHandle.nullDevice
+                        try process.run()
+                        let data = output.fileHandleForReading.readDataToEndOfFile()
+                        process.waitUntilExit()
+                        return String(decoding: data, as: UTF8.self)
                     })
             }
         }

@@ -19,6 +19,25 @@
 #include <linux/veth.h>
 #include <linux/net_namespace.h>
 
+// recvmmsg/sendmmsg and thread names, which glibc declares only under _GNU_SOURCE: through the system calls.
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <time.h>
+struct weft_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+static inline int weft_recvmmsg(int fd, struct weft_mmsghdr *messages, unsigned int count, int flags,
+                                struct timespec *timeout) {
+    return (int)syscall(SYS_recvmmsg, fd, messages, count, flags, timeout);
+}
+static inline int weft_sendmmsg(int fd, struct weft_mmsghdr *messages, unsigned int count, int flags) {
+    return (int)syscall(SYS_sendmmsg, fd, messages, count, flags);
+}
+/// Names the calling thread (at most 15 bytes are kept).
+static inline int weft_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 // Macros Swift cannot import.
 static inline int weft_nlmsg_align(int len) { return NLMSG_ALIGN(len); }
 static inline int weft_rta_align(int len) { return RTA_ALIGN(len); }
