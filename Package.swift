@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "KubeClient", targets: ["KubeClient"]),
         .library(name: "APIServer", targets: ["APIServer"]),
         .library(name: "ServiceProxy", targets: ["ServiceProxy"]),
+        .library(name: "Policy", targets: ["Policy"]),
         .library(name: "DNS", targets: ["DNS"]),
     ],
     dependencies: [

@@ -97,6 +97,7 @@ struct Registry: Sendable {
             try Self.validateName(resource, generateName + "abcde", shown: generateName, field: "metadata.generateName")
         }
         object = Self.prepareForCreate(resource, object)
+        try Validation.validate(resource, object)
         let prepared = object
         return try await store.transaction { tx in
             if resource.namespaced, let namespace {
@@ -241,6 +242,7 @@ struct Registry: Sendable {
             object = Defaulting.apply(resource, new)
             if ResourceRules.hasStatus(resource) { object.setValue(old["status"], at: ["status"]) }
             try validateName(resource, name)
+            try Validation.validate(resource, object)
         }
         for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
             object.setValue(old["metadata"]?[key], at: ["metadata", key])

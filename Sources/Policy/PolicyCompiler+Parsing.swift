@@ -95,13 +95,20 @@ extension PolicyCompiler {
             }
             let podSelector = peer.podSelector ?? LabelSelector()
             var indices: [Int] = []
+            // The namespace selector once per namespace, not once per pod.
+            var namespaceMatches: [String: Bool] = [:]
             for (i, pod) in context.pods.enumerated() {
-                let inNamespace =
-                    if let selector = peer.namespaceSelector {
-                        selector.matches(context.labels(ofNamespace: pod.namespace))
+                let inNamespace: Bool
+                if let selector = peer.namespaceSelector {
+                    if let known = namespaceMatches[pod.namespace] {
+                        inNamespace = known
                     } else {
-                        pod.namespace == namespace
+                        inNamespace = selector.matches(context.labels(ofNamespace: pod.namespace))
+                        namespaceMatches[pod.namespace] = inNamespace
                     }
+                } else {
+                    inNamespace = pod.namespace == namespace
+                }
                 if inNamespace && podSelector.matches(pod.labels) { indices.append(i) }
             }
             out.append(.pods(indices))
@@ -118,10 +125,11 @@ extension PolicyCompiler {
             guard text.contains("/"), let except = IPPrefix(text) else {
                 throw PolicyInputError("\(at): ipBlock.except \"\(text)\" is not a CIDR")
             }
-            guard except.family == cidr.family, except.length >= cidr.length,
+            // A strict subset, as the API server validates.
+            guard except.family == cidr.family, except.length > cidr.length,
                 cidr.network.contains(except.network.address)
             else {
-                throw PolicyInputError("\(at): ipBlock.except \(text) is not inside \(block.cidr)")
+                throw PolicyInputError("\(at): ipBlock.except \(text) is not inside \(block.cidr) (a strict subset)")
             }
             holes.append(AddressRange(except))
         }
@@ -275,11 +283,16 @@ extension PolicyCompiler {
                 podSelector = pods.podSelector
             }
             var indices: [Int] = []
-            for (i, pod) in context.pods.enumerated()
-            where namespaceSelector.matches(context.labels(ofNamespace: pod.namespace))
-                && podSelector.matches(pod.labels)
-            {
-                indices.append(i)
+            var namespaceMatches: [String: Bool] = [:]
+            for (i, pod) in context.pods.enumerated() {
+                let inNamespace: Bool
+                if let known = namespaceMatches[pod.namespace] {
+                    inNamespace = known
+                } else {
+                    inNamespace = namespaceSelector.matches(context.labels(ofNamespace: pod.namespace))
+                    namespaceMatches[pod.namespace] = inNamespace
+                }
+                if inNamespace && podSelector.matches(pod.labels) { indices.append(i) }
             }
             out.append(.pods(indices))
         }

@@ -11,6 +11,28 @@ public struct PolicyVerdict: Sendable, Hashable, CustomStringConvertible {
     public var decidedBy: PolicyRuleOrigin?
     /// Why, in words.
     public var reason: String
+    /// What kind of decision it was (`PolicyTraceReport` words it from this).
+    public var basis: Basis = .rule
+    /// The admin rule that passed before the decision, if one did.
+    public var passedBy: PolicyRuleOrigin? = nil
+
+    /// What kind of decision a verdict is.
+    public enum Basis: Sendable, Hashable {
+        /// The endpoint is no pod of a compiled node: nothing is enforced in this direction.
+        case notAPod
+        /// Traffic from (ingress) or of (egress) the node itself: always allowed.
+        case node
+        /// An address in the node's pod CIDRs that is no known pod: dropped.
+        case unknownPod
+        /// No policy selects the pod in this direction.
+        case noPolicy
+        /// A rule decided (`decidedBy`).
+        case rule
+        /// NetworkPolicies isolate the pod and none of their rules allows: denied.
+        case isolated(policies: [String])
+        /// Policies select the pod but no rule matched: allowed.
+        case noRuleDecides
+    }
 
     public var description: String {
         "\(direction.rawValue)\(node.map { " at \($0)" } ?? ""): \(allowed ? "allowed" : "denied") — \(reason)"
@@ -105,8 +127,14 @@ public struct PolicyTracer: Sendable {
     func verdict(
         _ direction: PolicyDirection, subject: IPAddress, peer: IPAddress, protocol: PolicyProtocol?, port: Int?
     ) -> PolicyVerdict {
-        func result(_ node: String?, _ allowed: Bool, _ origin: PolicyRuleOrigin?, _ reason: String) -> PolicyVerdict {
-            PolicyVerdict(direction: direction, node: node, allowed: allowed, decidedBy: origin, reason: reason)
+        var passed: PolicyRuleOrigin? = nil
+        func result(
+            _ node: String?, _ allowed: Bool, _ origin: PolicyRuleOrigin?, _ reason: String,
+            _ basis: PolicyVerdict.Basis
+        ) -> PolicyVerdict {
+            PolicyVerdict(
+                direction: direction, node: node, allowed: allowed, decidedBy: origin, reason: reason, basis: basis,
+                passedBy: passed)
         }
         // The node that enforces for `subject`: its pod's, else the one whose pod CIDRs hold it.
         let owner =
@@ -115,24 +143,26 @@ public struct PolicyTracer: Sendable {
         // Both chains return first for the node's own addresses (ingress: from the node; egress: not a pod).
         if let owner, owner.node.addresses.contains(direction == .ingress ? peer : subject) {
             return result(
-                owner.node.name, true, nil, direction == .ingress ? "from the pod's own node" : "from the node itself")
+                owner.node.name, true, nil, direction == .ingress ? "from the pod's own node" : "from the node itself",
+                .node)
         }
         guard let compiled = owner, compiled.localPod(subject) != nil else {
             if let owner {
-                return result(owner.node.name, false, nil, "\(subject) is in the pod CIDRs but not a known pod")
+                return result(
+                    owner.node.name, false, nil, "\(subject) is in the pod CIDRs but not a known pod", .unknownPod)
             }
-            return result(nil, true, nil, "\(subject) is not a pod of a compiled node: no \(direction.rawValue) policy")
+            return result(
+                nil, true, nil, "\(subject) is not a pod of a compiled node: no \(direction.rawValue) policy", .notAPod)
         }
         let node = compiled.node.name
         guard let group = compiled.group(for: subject, direction) else {
-            return result(node, true, nil, "no policy selects the pod for \(direction.rawValue)")
+            return result(node, true, nil, "no policy selects the pod for \(direction.rawValue)", .noPolicy)
         }
         let port = `protocol` == nil ? nil : port
-        var passed: PolicyRuleOrigin? = nil
         for rule in group.admin where rule.match.matches(peer: peer, protocol: `protocol`, port: port) {
             switch rule.action {
-            case .allow: return result(node, true, rule.origin, "allowed by \(rule.origin)")
-            case .deny: return result(node, false, rule.origin, "denied by \(rule.origin)")
+            case .allow: return result(node, true, rule.origin, "allowed by \(rule.origin)", .rule)
+            case .deny: return result(node, false, rule.origin, "denied by \(rule.origin)", .rule)
             case .pass: passed = rule.origin
             }
             break
@@ -142,18 +172,20 @@ public struct PolicyTracer: Sendable {
             if group.networkAllow.matches(peer: peer, protocol: `protocol`, port: port) {
                 let rule = group.networkRules.first { $0.match.matches(peer: peer, protocol: `protocol`, port: port) }
                 return result(
-                    node, true, rule?.origin, after + "allowed by \(rule.map { "\($0.origin)" } ?? "NetworkPolicy")")
+                    node, true, rule?.origin, after + "allowed by \(rule.map { "\($0.origin)" } ?? "NetworkPolicy")",
+                    .rule)
             }
             let origin = PolicyRuleOrigin(kind: .network, policy: first, direction: direction, rule: nil)
             return result(
                 node, false, origin,
                 after
-                    + "isolated by NetworkPolicy \(group.isolatingPolicies.joined(separator: ", ")) and no rule allows")
+                    + "isolated by NetworkPolicy \(group.isolatingPolicies.joined(separator: ", ")) and no rule allows",
+                .isolated(policies: group.isolatingPolicies))
         }
         for rule in group.baseline where rule.match.matches(peer: peer, protocol: `protocol`, port: port) {
             let verb = rule.action == .allow ? "allowed" : "denied"
-            return result(node, rule.action == .allow, rule.origin, after + "\(verb) by \(rule.origin)")
+            return result(node, rule.action == .allow, rule.origin, after + "\(verb) by \(rule.origin)", .rule)
         }
-        return result(node, true, passed, after + "no rule decides: allowed")
+        return result(node, true, passed, after + "no rule decides: allowed", .noRuleDecides)
     }
 }

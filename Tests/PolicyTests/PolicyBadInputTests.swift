@@ -56,6 +56,36 @@ struct PolicyBadInputTests {
             "bad peer selector", NetworkPolicyIngressRule(from: [NetworkPolicyPeer(podSelector: Self.bogus)]),
             "Unsupported value: \"Bogus\""
         ),
+        (
+            "In without values",
+            NetworkPolicyIngressRule(from: [
+                NetworkPolicyPeer(
+                    podSelector: LabelSelector(matchExpressions: [LabelSelectorRequirement(key: "pod", operator: .in)]))
+            ]), "must be specified when `operator` is 'In' or 'NotIn'"
+        ),
+        (
+            "Exists with values",
+            NetworkPolicyIngressRule(from: [
+                NetworkPolicyPeer(
+                    namespaceSelector: LabelSelector(matchExpressions: [
+                        LabelSelectorRequirement(key: "ns", operator: .exists, values: ["x"])
+                    ]))
+            ]), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+        ),
+        (
+            "except of another family",
+            NetworkPolicyIngressRule(from: [
+                NetworkPolicyPeer(ipBlock: IPBlock(cidr: "0.0.0.0/0", except: ["fd00::/64"]))
+            ]), "is not inside"
+        ),
+        (
+            "except equal to its cidr",
+            NetworkPolicyIngressRule(from: [
+                NetworkPolicyPeer(ipBlock: IPBlock(cidr: "10.244.0.0/16", except: ["10.244.0.0/16"]))
+            ]), "is not inside"
+        ),
+        ("port 0", NetworkPolicyIngressRule(ports: [tcp(0)]), "port 0 out of range"),
+        ("endPort above 65535", NetworkPolicyIngressRule(ports: [tcp(80, endPort: 70000)]), "above 65535"),
         ("empty peer", NetworkPolicyIngressRule(from: [NetworkPolicyPeer()]), "has no podSelector"),
         (
             "ipBlock with a selector",
