@@ -177,7 +177,8 @@ final class UDPAnswerCache {
         if 2 * (count + 1) > capacity { grow() }
         let entry = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<Header>.alignment)
         entry.storeBytes(
-            of: Header(questionLength: UInt16(query.questionLength), responseLength: UInt16(response.count), rcode: rcode),
+            of: Header(
+                questionLength: UInt16(query.questionLength), responseLength: UInt16(response.count), rcode: rcode),
             as: Header.self)
         (entry + Self.headerSize).copyMemory(from: packet.baseAddress! + 12, byteCount: query.questionLength)
         if response.count > 0 {
@@ -189,7 +190,8 @@ final class UDPAnswerCache {
         while slots[index].entry != nil {
             if matches(slots[index], query, packet) {
                 let old = slots[index].entry!
-                bytes -= Self.headerSize + Int(old.load(as: Header.self).questionLength)
+                bytes -=
+                    Self.headerSize + Int(old.load(as: Header.self).questionLength)
                     + Int(old.load(as: Header.self).responseLength)
                 old.deallocate()
                 count -= 1

@@ -182,7 +182,9 @@ public final class UDPFastPath: Sendable {
     public func close() {
         stopping.stop()
         socket.shutdownReads()
-        if let id = thread.withLock({ id in defer { id = nil }; return id }) {
+        if let id = thread.withLock({ id in
+            defer { id = nil }; return id
+        }) {
             pthread_join(id, nil)
         }
         socket.close()

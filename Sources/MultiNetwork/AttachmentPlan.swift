@@ -184,7 +184,8 @@ public struct AttachmentPlan: Sendable, Hashable {
             if let existing = plugin["args"], existing != .null {
                 guard case .object(let o) = existing else {
                     throw .invalidConfig(
-                        attachment: attachment, reason: "plugin \(n) has \"args\" that is not an object, so cni-args "
+                        attachment: attachment,
+                        reason: "plugin \(n) has \"args\" that is not an object, so cni-args "
                             + "cannot be added")
                 }
                 argsObject = o
@@ -193,7 +194,8 @@ public struct AttachmentPlan: Sendable, Hashable {
             if let existing = argsObject["cni"], existing != .null {
                 guard case .object(let o) = existing else {
                     throw .invalidConfig(
-                        attachment: attachment, reason: "plugin \(n) has \"args.cni\" that is not an object, so "
+                        attachment: attachment,
+                        reason: "plugin \(n) has \"args.cni\" that is not an object, so "
                             + "cni-args cannot be added")
                 }
                 cni = o
@@ -208,7 +210,9 @@ public struct AttachmentPlan: Sendable, Hashable {
     }
 
     /// ADD: the cluster network, then the attachments in annotation order.
-    public var addOrder: [PlanStep] { [.clusterNetwork(ifname: clusterInterface)] + attachments.map { .attachment($0) } }
+    public var addOrder: [PlanStep] {
+        [.clusterNetwork(ifname: clusterInterface)] + attachments.map { .attachment($0) }
+    }
 
     /// DEL: the reverse of ADD (the cluster network last), every step attempted whatever the others do.
     public var deleteOrder: [PlanStep] { addOrder.reversed() }

@@ -105,7 +105,9 @@ public struct AttachmentConfig: Sendable, Hashable {
         }
         let bytes = Array(text.utf8)
         guard let first = bytes.first, alnum(first) else { return false }
-        return bytes.dropFirst().allSatisfy { alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        return bytes.dropFirst().allSatisfy {
+            alnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
     }
 }
 

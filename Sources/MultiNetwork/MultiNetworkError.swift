@@ -28,7 +28,8 @@ public enum MultiNetworkError: Error, Sendable, Hashable, CustomStringConvertibl
         case .duplicateInterface(let name, let first, let second):
             return "interface name \"\(name)\" is requested twice: by \(first) and by \(second)"
         case .conflictingDefaultRoutes(let family, let networks):
-            return "more than one network asks for the IPv\(family) default route (\(networks.joined(separator: ", "))); "
+            return
+                "more than one network asks for the IPv\(family) default route (\(networks.joined(separator: ", "))); "
                 + "equal-cost default routes are not supported"
         case .attachmentNotFound(let name):
             return "NetworkAttachmentDefinition \(name) not found"

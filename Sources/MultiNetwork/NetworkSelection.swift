@@ -107,14 +107,16 @@ public struct NetworkSelection: Sendable, Hashable {
             let slash = item.split(separator: "/", omittingEmptySubsequences: false).map { String($0).trimmed }
             guard slash.count <= 2 else {
                 throw .invalidSelection(
-                    index: index, field: "\"\(item)\"", reason: "has more than one '/'; expected namespace/name@interface")
+                    index: index, field: "\"\(item)\"",
+                    reason: "has more than one '/'; expected namespace/name@interface")
             }
             let namespace = slash.count == 2 ? slash[0] : nil
             let at = slash[slash.count - 1].split(separator: "@", omittingEmptySubsequences: false)
                 .map { String($0).trimmed }
             guard at.count <= 2 else {
                 throw .invalidSelection(
-                    index: index, field: "\"\(item)\"", reason: "has more than one '@'; expected namespace/name@interface")
+                    index: index, field: "\"\(item)\"",
+                    reason: "has more than one '@'; expected namespace/name@interface")
             }
             let selection = NetworkSelection(name: at[0], namespace: namespace, interface: at.count == 2 ? at[1] : nil)
             if namespace == "" {
@@ -182,7 +184,8 @@ public struct NetworkSelection: Sendable, Hashable {
         guard let name = try string("name") else {
             throw .invalidSelection(index: index, field: "name", reason: "is missing")
         }
-        var s = NetworkSelection(name: name.trimmed, namespace: try string("namespace"), interface: try string("interface"))
+        var s = NetworkSelection(
+            name: name.trimmed, namespace: try string("namespace"), interface: try string("interface"))
         try s.validateNames(index: index)
 
         // §4.1.2: "ips" — addresses with an optional prefix length; each must parse.
@@ -283,7 +286,8 @@ public struct NetworkSelection: Sendable, Hashable {
     func validateNames(index: Int) throws(MultiNetworkError) {
         guard !name.isEmpty else { throw .invalidSelection(index: index, field: "name", reason: "is empty") }
         if let why = LabelValidation.isDNS1123Subdomain(name).first {
-            throw .invalidSelection(index: index, field: "name", reason: "\"\(name)\" is not a valid object name: \(why)")
+            throw .invalidSelection(
+                index: index, field: "name", reason: "\"\(name)\" is not a valid object name: \(why)")
         }
         if let namespace {
             guard !namespace.isEmpty else {

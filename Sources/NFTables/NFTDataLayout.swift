@@ -95,7 +95,9 @@ struct NFTDataLayout: Sendable, Hashable {
                 let part = String(decoding: UnsafeBufferPointer(rebasing: b[start..<stop]), as: UTF8.self)
                 throw EncodingError(description: "\(part) is not a \(field) value (in \(text))")
             }
-            if !interval, low != high { throw EncodingError(description: "\(text): a range in a set without intervals") }
+            if !interval, low != high {
+                throw EncodingError(description: "\(text): a range in a set without intervals")
+            }
             key += low
             if interval { end += high }
             if isConcatenation {

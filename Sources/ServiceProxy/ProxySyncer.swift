@@ -237,8 +237,10 @@ public actor ProxySyncer {
             }
         }
         let sets = ruleset.skeletonSets()
-        let comment = skeleton.operations.lazy.compactMap { if case .table(let t) = $0.object { t.comment } else { nil } }
-            .first
+        let comment = skeleton.operations.lazy.compactMap {
+            if case .table(let t) = $0.object { t.comment } else { nil }
+        }
+        .first
         guard let info = try backend.tableInfo(family: .inet, table: ProxyRuleset.table) else {
             var tx = skeleton
             tx.append(contentsOf: owned)

@@ -317,7 +317,9 @@ struct UDPFastPathTests {
         let port = server.boundPorts[0]
         // 3 rounds of 100 queries sent at once (not 300: the server's default receive buffer would drop some):
         // batches of several datagrams, misses first, hits after.
-        let names = ["web.default.svc.cluster.local", "nope.default.svc.cluster.local", "Many.default.svc.cluster.local"]
+        let names = [
+            "web.default.svc.cluster.local", "nope.default.svc.cluster.local", "Many.default.svc.cluster.local",
+        ]
         var queries: [[UInt8]] = []
         for round in 0..<3 {
             for index in 0..<100 {

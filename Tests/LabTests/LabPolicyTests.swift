@@ -84,8 +84,11 @@ extension LabKernelTests {
             /// Rows are sources, columns destinations; `.` allowed, `X` denied; with `other`, a `!` marks a
             /// difference.
             func render(against other: Matrix? = nil) -> String {
-                var lines = ["     " + LabPolicyTests.pods.map { $0.padding(toLength: 4, withPad: " ", startingAt: 0) }
-                    .joined()]
+                var lines = [
+                    "     "
+                        + LabPolicyTests.pods.map { $0.padding(toLength: 4, withPad: " ", startingAt: 0) }
+                        .joined()
+                ]
                 for from in LabPolicyTests.pods {
                     var line = from.padding(toLength: 5, withPad: " ", startingAt: 0)
                     for to in LabPolicyTests.pods {
@@ -128,8 +131,10 @@ extension LabKernelTests {
                     for from in LabPolicyTests.pods {
                         group.addTask {
                             let run = try await lab.exec(
-                                ["-n", LabPolicyTests.ns(from), LabPolicyTests.name(from), "--", "python3", "-c",
-                                 LabPolicyTests.prober, LabUnderTest.weftBinary, protocolName, "\(port)"] + targets)
+                                [
+                                    "-n", LabPolicyTests.ns(from), LabPolicyTests.name(from), "--", "python3", "-c",
+                                    LabPolicyTests.prober, LabUnderTest.weftBinary, protocolName, "\(port)",
+                                ] + targets)
                             let reached = run.stdoutString.split(separator: "\n").compactMap { line -> String? in
                                 let parts = line.split(separator: " ")
                                 guard parts.count == 2, parts[1] == "0" else { return nil }
@@ -240,7 +245,8 @@ extension LabKernelTests {
                     ["apply"],
                     input: Self.networkPolicy(
                         "x", "same-ns", "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{podSelector: {}}]"))
-                try await c.expect("allow from the same namespace", Matrix { from, to in !toXA(to) || Self.ns(from) == "x" })
+                try await c.expect(
+                    "allow from the same namespace", Matrix { from, to in !toXA(to) || Self.ns(from) == "x" })
                 try await c.reset()
 
                 // namespaceSelector only.
@@ -248,7 +254,8 @@ extension LabKernelTests {
                     ["apply"],
                     input: Self.networkPolicy(
                         "x", "from-y",
-                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]"))
+                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]"
+                    ))
                 try await c.expect("namespaceSelector only", Matrix { from, to in !toXA(to) || Self.ns(from) == "y" })
                 try await c.reset()
 
@@ -276,7 +283,8 @@ extension LabKernelTests {
                         - from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}, {podSelector: {matchLabels: {pod: b}}}]
                         """))
                 try await c.expect(
-                    "two peers: namespace OR pod", Matrix { from, to in !toXA(to) || Self.ns(from) == "y" || from == "x/b" })
+                    "two peers: namespace OR pod",
+                    Matrix { from, to in !toXA(to) || Self.ns(from) == "y" || from == "x/b" })
                 try await c.reset()
 
                 // matchExpressions.
@@ -317,7 +325,8 @@ extension LabKernelTests {
                     ["apply"],
                     input: Self.networkPolicy(
                         "x", "range",
-                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- ports: [{port: 81, endPort: 90, protocol: TCP}]"))
+                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- ports: [{port: 81, endPort: 90, protocol: TCP}]"
+                    ))
                 try await c.expect("endPort, 80", Matrix { _, to in !toXA(to) })
                 try await c.expect("endPort, 81", Matrix { _, _ in true }, "tcp", 81)
                 try await c.reset()
@@ -341,7 +350,8 @@ extension LabKernelTests {
                     ["apply"],
                     input: Self.networkPolicy(
                         "x", "one",
-                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]")
+                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]"
+                    )
                         + "\n---\n"
                         + Self.networkPolicy(
                             "x", "two",
@@ -355,7 +365,8 @@ extension LabKernelTests {
                     ["apply"],
                     input: Self.networkPolicy(
                         "x", "one",
-                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'x'}}}]"))
+                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'x'}}}]"
+                    ))
                 try await c.expect("updated", Matrix { from, to in !toXA(to) || Self.ns(from) == "x" || from == "z/a" })
                 try await c.kubectl(["delete", "networkpolicy", "-n", "x", "one", "two"])
                 try await c.expect("deleted", Matrix { _, _ in true })
@@ -387,7 +398,8 @@ extension LabKernelTests {
                         "y", "b-no-egress", "podSelector: {matchLabels: {pod: b}}\npolicyTypes: [Egress]")
                         + "\n---\n"
                         + Self.networkPolicy(
-                            "x", "a-open", "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {}}]"))
+                            "x", "a-open",
+                            "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {}}]"))
                 try await c.expect("egress denied on the client", Matrix { from, _ in from != "y/b" })
                 try await c.reset()
 
@@ -422,7 +434,8 @@ extension LabKernelTests {
                 // ANP Deny wins over a NetworkPolicy that allows.
                 try await c.kubectl(
                     ["apply"],
-                    input: Self.networkPolicy("x", "open", "podSelector: {}\ningress:\n- from: [{namespaceSelector: {}}]")
+                    input: Self.networkPolicy(
+                        "x", "open", "podSelector: {}\ningress:\n- from: [{namespaceSelector: {}}]")
                         + "\n---\n"
                         + Self.adminPolicy(
                             "deny-y", priority: 10, subject: "{namespaces: {matchLabels: {ns: 'x'}}}",
@@ -437,7 +450,8 @@ extension LabKernelTests {
                         + "\n---\n"
                         + Self.adminPolicy(
                             "allow-y", priority: 10, subject: "{namespaces: {matchLabels: {ns: 'x'}}}",
-                            ingress: "- {name: allow-y, action: Allow, from: [{namespaces: {matchLabels: {ns: 'y'}}}]}"))
+                            ingress: "- {name: allow-y, action: Allow, from: [{namespaces: {matchLabels: {ns: 'y'}}}]}")
+                )
                 try await c.expect("ANP Allow over NP deny", Matrix { from, to in !toX(to) || Self.ns(from) == "y" })
                 try await c.reset()
 
@@ -445,7 +459,8 @@ extension LabKernelTests {
                 try await c.kubectl(
                     ["apply"],
                     input: Self.networkPolicy(
-                        "x", "from-z", "podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'z'}}}]")
+                        "x", "from-z",
+                        "podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {ns: 'z'}}}]")
                         + "\n---\n"
                         + Self.adminPolicy(
                             "pass-y", priority: 10, subject: "{namespaces: {matchLabels: {ns: 'x'}}}",
@@ -453,7 +468,8 @@ extension LabKernelTests {
                         + "\n---\n"
                         + Self.adminPolicy(
                             "allow-y", priority: 20, subject: "{namespaces: {matchLabels: {ns: 'x'}}}",
-                            ingress: "- {name: allow-y, action: Allow, from: [{namespaces: {matchLabels: {ns: 'y'}}}]}"))
+                            ingress: "- {name: allow-y, action: Allow, from: [{namespaces: {matchLabels: {ns: 'y'}}}]}")
+                )
                 try await c.expect("ANP Pass to NP", Matrix { from, to in !toX(to) || Self.ns(from) == "z" })
                 try await c.reset()
 
@@ -461,17 +477,18 @@ extension LabKernelTests {
                 try await c.kubectl(
                     ["apply"],
                     input: Self.networkPolicy(
-                        "x", "a-open", "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {}}]")
+                        "x", "a-open",
+                        "podSelector: {matchLabels: {pod: a}}\ningress:\n- from: [{namespaceSelector: {}}]")
                         + "\n---\n"
-                        + """
-                        apiVersion: policy.networking.k8s.io/v1alpha1
-                        kind: BaselineAdminNetworkPolicy
-                        metadata: {name: default}
-                        spec:
-                          subject: {namespaces: {}}
-                          ingress:
-                          - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
-                        """)
+                            + """
+                            apiVersion: policy.networking.k8s.io/v1alpha1
+                            kind: BaselineAdminNetworkPolicy
+                            metadata: {name: default}
+                            spec:
+                              subject: {namespaces: {}}
+                              ingress:
+                              - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+                            """)
                 try await c.expect("BANP deny under NP allow", Matrix { _, to in to == "x/a" })
                 try await c.reset()
             }

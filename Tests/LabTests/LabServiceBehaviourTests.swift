@@ -253,11 +253,14 @@ extension LabKernelTests {
                     #"{"status":{"loadBalancer":{"ingress":[{"ip":"\#(lbIP)"}]}}}"#,
                 ])
                 try #require(patched.succeeded, "\(patched.stdoutString) \(patched.stderrString)")
-                let route = try await lab.exec(["--host", "client", "--", "ip", "route", "replace", lbIP, "via", "\(node1)"])
+                let route = try await lab.exec([
+                    "--host", "client", "--", "ip", "route", "replace", lbIP, "via", "\(node1)",
+                ])
                 try #require(route.succeeded, "\(route.stderrString)")
                 func viaLoadBalancer() async throws -> String {
                     try await lab.exec([
-                        "--host", "client", "--", "python3", "-c", Self.httpClient, lbIP, "80", "/clientip", "count", "1",
+                        "--host", "client", "--", "python3", "-c", Self.httpClient, lbIP, "80", "/clientip", "count",
+                        "1",
                     ]).stdoutString
                 }
                 #expect(

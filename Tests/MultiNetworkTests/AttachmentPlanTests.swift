@@ -46,9 +46,12 @@ func planError(_ annotation: String) -> String {
     }
 
     @Test func oneDefaultRoutePerFamily() {
-        let a = #"[{"name": "macvlan-conf", "default-route": ["10.0.0.1"]}, {"name": "br", "default-route": ["10.1.0.1"]}]"#
-        #expect(planError(a).contains("more than one network asks for the IPv4 default route (team/macvlan-conf, team/br)"))
-        let b = #"[{"name": "macvlan-conf", "default-route": ["10.0.0.1"]}, {"name": "br", "default-route": ["fd00::1"]}]"#
+        let a =
+            #"[{"name": "macvlan-conf", "default-route": ["10.0.0.1"]}, {"name": "br", "default-route": ["10.1.0.1"]}]"#
+        #expect(
+            planError(a).contains("more than one network asks for the IPv4 default route (team/macvlan-conf, team/br)"))
+        let b =
+            #"[{"name": "macvlan-conf", "default-route": ["10.0.0.1"]}, {"name": "br", "default-route": ["fd00::1"]}]"#
         #expect(planError(b) == "no error")
     }
 
@@ -59,8 +62,10 @@ func planError(_ annotation: String) -> String {
         for plugin in plugins { #expect(plugin["args"]?["cni"]?["foo"] == .string("bar")) }
         // Merged over the configuration's own args.cni; the annotation wins.
         #expect(plugins[1]["args"]?["cni"] == .object(["foo": .string("bar"), "keep": .number(2)]))
-        #expect(p.attachments[0].cniArgsString
-            == "IgnoreUnknown=true;K8S_POD_NAMESPACE=team;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=u-1")
+        #expect(
+            p.attachments[0].cniArgsString
+                == "IgnoreUnknown=true;K8S_POD_NAMESPACE=team;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=u-1"
+        )
         // The bytes are a conflist a runtime can run and cache.
         let reparsed = try JSONValue(parsing: p.attachments[0].conflistBytes)
         #expect(reparsed["name"] == .string("br-net"))
@@ -85,8 +90,12 @@ func planError(_ annotation: String) -> String {
         #expect(tuning["prevResult"] != nil)
         #expect(
             step.requestConfig(plugin: 2)["runtimeConfig"]?["portMappings"]
-                == .array([.object(["hostPort": .number(8080), "containerPort": .number(80), "protocol": .string("tcp")])]))
-        #expect(step.requestConfig(plugin: 3)["runtimeConfig"] == .object(["bandwidth": .object(["ingressRate": .number(100)])]))
+                == .array([
+                    .object(["hostPort": .number(8080), "containerPort": .number(80), "protocol": .string("tcp")])
+                ]))
+        #expect(
+            step.requestConfig(plugin: 3)["runtimeConfig"]
+                == .object(["bandwidth": .object(["ingressRate": .number(100)])]))
         // ips requested but no plugin declares "ips": nobody gets them.
         #expect((0..<4).allSatisfy { step.requestConfig(plugin: $0)["runtimeConfig"]?["ips"] == nil })
     }

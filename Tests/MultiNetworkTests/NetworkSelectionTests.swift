@@ -28,7 +28,8 @@ import WeftNet
     }
 
     @Test func commaFormErrorsNameTheProblem() {
-        #expect(error("net-a,,net-b") == "annotation k8s.v1.cni.cncf.io/networks, network 2: name is empty (stray comma?)")
+        #expect(
+            error("net-a,,net-b") == "annotation k8s.v1.cni.cncf.io/networks, network 2: name is empty (stray comma?)")
         #expect(error("a/b/c").contains("more than one '/'"))
         #expect(error("a@b@c").contains("more than one '@'"))
         #expect(error("/net-a").contains("namespace is empty"))
@@ -74,7 +75,8 @@ import WeftNet
         #expect(error(#"[{"name": "a", "namespace": "Not_Valid"}]"#).contains("is not a valid namespace name"))
         #expect(error(#"[{"name": "a", "interface": "eth 1"}]"#).contains("contains characters an interface name"))
         #expect(error(#"[{"name": "a", "interface": "a/b"}]"#).contains("interface \"a/b\""))
-        #expect(error(#"[{"name": "a", "ips": ["10.1.1.300/24"]}]"#).contains("ips entry \"10.1.1.300/24\" is not an IP"))
+        #expect(
+            error(#"[{"name": "a", "ips": ["10.1.1.300/24"]}]"#).contains("ips entry \"10.1.1.300/24\" is not an IP"))
         #expect(error(#"[{"name": "a", "ips": "10.1.1.1"}]"#).contains("\"ips\" is a string, not a list"))
         #expect(error(#"[{"name": "a", "mac": "zz:zz"}]"#).contains("mac \"zz:zz\" is not a MAC address"))
         #expect(error(#"[{"name": "a", "default-route": ["gw"]}]"#).contains("default-route entry \"gw\""))
@@ -85,6 +87,8 @@ import WeftNet
         #expect(
             error(#"[{"name": "a", "portMappings": [{"hostPort": 1, "containerPort": 80, "protocol": "icmp"}]}]"#)
                 .contains("\"protocol\" is not tcp, udp or sctp"))
-        #expect(error(#"[{"name": "a", "bandwidth": {"ingressRate": -1}}]"#).contains("\"ingressRate\" is not a non-negative"))
+        #expect(
+            error(#"[{"name": "a", "bandwidth": {"ingressRate": -1}}]"#).contains(
+                "\"ingressRate\" is not a non-negative"))
     }
 }

@@ -7,16 +7,24 @@ import WeftNet
     @Test func annotationFromResults() throws {
         let p = try plan("macvlan-conf,br@data")
         let cluster = CNIResult(
-            interfaces: [.init(name: "wf0123", mac: "02:00:00:00:00:01"), .init(name: "eth0", mac: "02:00:00:00:00:02", sandbox: "/run/netns/p")],
-            ips: [.init(address: IPPrefix("10.22.0.5/16")!, interface: 1), .init(address: IPPrefix("fd22::5/64")!, interface: 1)],
+            interfaces: [
+                .init(name: "wf0123", mac: "02:00:00:00:00:01"),
+                .init(name: "eth0", mac: "02:00:00:00:00:02", sandbox: "/run/netns/p"),
+            ],
+            ips: [
+                .init(address: IPPrefix("10.22.0.5/16")!, interface: 1),
+                .init(address: IPPrefix("fd22::5/64")!, interface: 1),
+            ],
             dns: DNSConfig(nameservers: ["10.96.0.10"], search: ["team.svc.cluster.local"]))
         let macvlan = CNIResult(
             interfaces: [.init(name: "net1", mac: "c2:b0:57:49:47:f1", sandbox: "/run/netns/p")],
             ips: [.init(address: IPPrefix("10.1.1.11/24")!, interface: 0)])
         // A bridge result lists the host bridge and veth first; the pod's is the sandboxed one.
         let bridge = CNIResult(
-            interfaces: [.init(name: "br1", mac: "aa:00:00:00:00:01"), .init(name: "veth1", mac: "aa:00:00:00:00:02"),
-                         .init(name: "data", mac: "aa:00:00:00:00:03", sandbox: "/run/netns/p")],
+            interfaces: [
+                .init(name: "br1", mac: "aa:00:00:00:00:01"), .init(name: "veth1", mac: "aa:00:00:00:00:02"),
+                .init(name: "data", mac: "aa:00:00:00:00:03", sandbox: "/run/netns/p"),
+            ],
             ips: [.init(address: IPPrefix("10.10.0.7/24")!, gateway: IPAddress("10.10.0.1"), interface: 2)])
         let steps = p.addOrder
         let statuses = NetworkStatus.build(

@@ -17,7 +17,8 @@ struct NFTDataLayoutTests {
     @Test func aLoneFieldIsNotPadded() throws {
         #expect(try #require(NFTDataLayout("inet_service")).encode("8080", interval: false).key == [0x1f, 0x90])
         #expect(try #require(NFTDataLayout("meta l4proto")).encode("udp", interval: false).key == [17])
-        #expect(try #require(NFTDataLayout("ipv4_addr")).encode("192.168.1.2", interval: false).key == [192, 168, 1, 2])
+        #expect(
+            try #require(NFTDataLayout("ipv4_addr")).encode("192.168.1.2", interval: false).key == [192, 168, 1, 2])
     }
 
     @Test func ipv6AndTypeNames() throws {
@@ -61,7 +62,8 @@ struct NFTDataLayoutTests {
         let map = NFTSet(
             family: .inet, table: "t", name: "backends", typeOf: "ip daddr . th dport . numgen random mod 16",
             mapType: "ip daddr . th dport")
-        let vmap = NFTSet(family: .inet, table: "t", name: "dispatch", typeOf: "ip daddr . th dport", mapType: "verdict")
+        let vmap = NFTSet(
+            family: .inet, table: "t", name: "dispatch", typeOf: "ip daddr . th dport", mapType: "verdict")
         let elements = (0..<5000).map {
             Element(
                 family: .inet, table: "t", set: "backends", key: "10.0.\($0 / 256).\($0 % 256) . 80 . \($0 % 16)",

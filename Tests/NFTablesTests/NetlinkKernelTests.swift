@@ -94,7 +94,8 @@ struct NetlinkKernelTests {
         try backend.replaceElements(of: sets, with: elements)
         let before = try Self.listed(backend, sets)
         // The last message names a chain that does not exist: the kernel refuses the batch, flushes included.
-        let bad = Element(family: .inet, table: name, set: "dispatch4", key: "10.100.0.3 . tcp . 80", value: "goto nope")
+        let bad = Element(
+            family: .inet, table: name, set: "dispatch4", key: "10.100.0.3 . tcp . 80", value: "goto nope")
         let error = try #require(throws: NFTablesError.self) {
             try backend.replaceElements(of: sets, with: Array(elements.prefix(10)) + [bad])
         }
