@@ -49,6 +49,14 @@ struct PolicyKernelTests {
         except ConnectionRefusedError: print("refused")
         """
 
+    /// Runs blocking work (processes, probes that wait for a timeout) on a thread of its own: on the test pool's
+    /// few threads it would starve every other test running meanwhile.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     @discardableResult
     static func run(_ arguments: [String], input: String? = nil) throws -> ProcessResult {
         let result = try ProcessRunner.run(
@@ -83,8 +91,9 @@ struct PolicyKernelTests {
         func tableInfo(family: Family, table: String) throws -> NFTTableInfo? { nil }
     }
 
-    /// The namespaces, wired; `close()` removes them whatever happened.
-    final class Network {
+    /// The namespaces, wired; `close()` removes them whatever happened. Made on a thread of its own (`offPool`),
+    /// then only read: its names are constants.
+    final class Network: @unchecked Sendable {
         static let prefix = "weft-test-pol"
         let node: String
         /// p1 … p4 at 10.78.0.11 … 14.
@@ -163,25 +172,27 @@ struct PolicyKernelTests {
         /// or `refused`.
         func probe(
             _ from: String, _ proto: String, _ host: String, _ port: Int, source: String? = nil, timeout: Double = 1
-        ) throws -> String {
-            try PolicyKernelTests.run([
-                "ip", "netns", "exec", from, "python3", "-c", PolicyKernelTests.client, proto, host, "\(port)",
-                source ?? "-", "\(timeout)",
-            ]).stdoutString.trimmingCharacters(in: .whitespacesAndNewlines)
+        ) async throws -> String {
+            try await PolicyKernelTests.offPool {
+                try PolicyKernelTests.run([
+                    "ip", "netns", "exec", from, "python3", "-c", PolicyKernelTests.client, proto, host, "\(port)",
+                    source ?? "-", "\(timeout)",
+                ]).stdoutString.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
         }
 
         /// Whether a connection from pod `from` (1…4) to pod `to` on `port` gets the pod's answer.
-        func reaches(_ from: Int, _ to: Int, _ port: Int = 80, _ proto: String = "tcp") throws -> Bool {
-            let answer = try probe(pods[from - 1], proto, Self.address(to), port)
+        func reaches(_ from: Int, _ to: Int, _ port: Int = 80, _ proto: String = "tcp") async throws -> Bool {
+            let answer = try await probe(pods[from - 1], proto, Self.address(to), port)
             return answer == "p\(to)"
         }
 
-        func reachesFromOutside(_ source: String, _ to: Int, _ port: Int = 80) throws -> Bool {
-            try probe(outside, "tcp", Self.address(to), port, source: source) == "p\(to)"
+        func reachesFromOutside(_ source: String, _ to: Int, _ port: Int = 80) async throws -> Bool {
+            try await probe(outside, "tcp", Self.address(to), port, source: source) == "p\(to)"
         }
 
-        func reachesFromNode(_ to: Int, _ port: Int = 80) throws -> Bool {
-            try probe(node, "tcp", Self.address(to), port) == "p\(to)"
+        func reachesFromNode(_ to: Int, _ port: Int = 80) async throws -> Bool {
+            try await probe(node, "tcp", Self.address(to), port) == "p\(to)"
         }
     }
 
@@ -220,39 +231,39 @@ struct PolicyKernelTests {
 
     /// The cases one after another on one network, each reached by a partial sync from the one before.
     @Test func policiesOnRealTraffic() async throws {
-        let network = try Network()
+        let network = try await Self.offPool { try Network() }
         defer { network.close() }
         let syncer = await Self.syncer(network)
         let first = try await syncer.sync()
         #expect(first.full)
 
         // No policies: everything flows, pods of the node (bridged) and from outside (routed).
-        #expect(try network.reaches(2, 1))
-        #expect(try network.reaches(3, 1, 80, "udp"))
-        #expect(try network.reachesFromOutside("192.168.79.3", 1))
+        #expect(try await network.reaches(2, 1))
+        #expect(try await network.reaches(3, 1, 80, "udp"))
+        #expect(try await network.reachesFromOutside("192.168.79.3", 1))
         // An address of the pod CIDR that is no known pod (p4, not yet told to the syncer) is dropped both ways.
-        #expect(try network.probe(network.pods[3], "tcp", Network.address(1), 80) == "timeout")
-        #expect(try !network.reaches(1, 4))
+        #expect(try await network.probe(network.pods[3], "tcp", Network.address(1), 80) == "timeout")
+        #expect(try await !network.reaches(1, 4))
 
         // p4 becomes known: its elements only, and it talks at once.
         await syncer.set(Self.p4)
         let joined = try await syncer.sync()
         #expect(!joined.full && joined.operations == 1, "its local-pods element (no policy selects it yet)")
-        #expect(try network.reaches(4, 1))
-        #expect(try network.reaches(1, 4))
+        #expect(try await network.reaches(4, 1))
+        #expect(try await network.reaches(1, 4))
 
         // Default-deny ingress in a: nothing reaches p1 or p2 — but the node itself does, and p1 still reaches
         // others (their replies come back).
         let denyIngress = networkPolicy("a", "deny-ingress", types: ["Ingress"])
         await syncer.set(denyIngress)
         #expect(try await !syncer.sync().full)
-        #expect(try !network.reaches(2, 1))
-        #expect(try !network.reaches(3, 1))
-        #expect(try !network.reaches(3, 1, 80, "udp"))
-        #expect(try !network.reachesFromOutside("192.168.79.2", 1))
-        #expect(try network.reachesFromNode(1))
-        #expect(try network.reaches(1, 3))
-        #expect(try network.reaches(1, 3, 80, "udp"))
+        #expect(try await !network.reaches(2, 1))
+        #expect(try await !network.reaches(3, 1))
+        #expect(try await !network.reaches(3, 1, 80, "udp"))
+        #expect(try await !network.reachesFromOutside("192.168.79.2", 1))
+        #expect(try await network.reachesFromNode(1))
+        #expect(try await network.reaches(1, 3))
+        #expect(try await network.reaches(1, 3, 80, "udp"))
         let table = try #require(try NamespacedNFT(netns: network.node).listTable(family: .inet, table: "weft-policy"))
         let counted =
             #"counter packets [1-9][0-9]* bytes [0-9]+ log prefix "weft-policy DROP ingress np:a/deny-ingress " group 1 drop"#
@@ -266,10 +277,10 @@ struct PolicyKernelTests {
             ingress: [NetworkPolicyIngressRule(from: [NetworkPolicyPeer(podSelector: labels(["app": "client"]))])])
         await syncer.set(allowClient)
         #expect(try await !syncer.sync().full)
-        #expect(try network.reaches(2, 1))
-        #expect(try network.reaches(2, 1, 5002, "udp"))
-        #expect(try !network.reaches(3, 1))
-        #expect(try !network.reaches(1, 2), "p2 is still isolated by deny-ingress")
+        #expect(try await network.reaches(2, 1))
+        #expect(try await network.reaches(2, 1, 5002, "udp"))
+        #expect(try await !network.reaches(3, 1))
+        #expect(try await !network.reaches(1, 2), "p2 is still isolated by deny-ingress")
 
         // ipBlock with except: 192.168.79.0/24 without .3.
         let allowBlock = networkPolicy(
@@ -281,8 +292,8 @@ struct PolicyKernelTests {
             ])
         await syncer.set(allowBlock)
         try await syncer.sync()
-        #expect(try network.reachesFromOutside("192.168.79.2", 1))
-        #expect(try !network.reachesFromOutside("192.168.79.3", 1))
+        #expect(try await network.reachesFromOutside("192.168.79.2", 1))
+        #expect(try await !network.reachesFromOutside("192.168.79.3", 1))
 
         // A port range: TCP 5000–5001 from anywhere; not 5002, not 80 (for b), not UDP.
         let range = networkPolicy(
@@ -290,23 +301,23 @@ struct PolicyKernelTests {
             ingress: [NetworkPolicyIngressRule(from: nil, ports: [tcp(5000, endPort: 5001)])])
         await syncer.set(range)
         try await syncer.sync()
-        #expect(try network.reaches(3, 1, 5000))
-        #expect(try network.reaches(3, 1, 5001))
-        #expect(try !network.reaches(3, 1, 5002))
-        #expect(try !network.reaches(3, 1, 80))
-        #expect(try !network.reaches(3, 1, 5000, "udp"))
-        #expect(try network.reachesFromOutside("192.168.79.3", 1, 5001))
+        #expect(try await network.reaches(3, 1, 5000))
+        #expect(try await network.reaches(3, 1, 5001))
+        #expect(try await !network.reaches(3, 1, 5002))
+        #expect(try await !network.reaches(3, 1, 80))
+        #expect(try await !network.reaches(3, 1, 5000, "udp"))
+        #expect(try await network.reachesFromOutside("192.168.79.3", 1, 5001))
 
         // Egress deny in b: p3 reaches nobody, not even outside; connections to p3 still get their replies.
         for policy in [denyIngress, allowClient, allowBlock, range] { await syncer.remove(policy) }
         await syncer.set(networkPolicy("b", "deny-egress", types: ["Egress"]))
         try await syncer.sync()
-        #expect(try !network.reaches(3, 1))
-        #expect(try !network.reaches(3, 1, 80, "udp"))
-        #expect(try network.probe(network.pods[2], "tcp", "192.168.79.2", 22) == "timeout")
-        #expect(try network.reaches(1, 3))
-        #expect(try network.reaches(1, 3, 5000, "udp"))
-        #expect(try network.reaches(2, 1))
+        #expect(try await !network.reaches(3, 1))
+        #expect(try await !network.reaches(3, 1, 80, "udp"))
+        #expect(try await network.probe(network.pods[2], "tcp", "192.168.79.2", 22) == "timeout")
+        #expect(try await network.reaches(1, 3))
+        #expect(try await network.reaches(1, 3, 5000, "udp"))
+        #expect(try await network.reaches(2, 1))
 
         // An AdminNetworkPolicy's Deny beats a NetworkPolicy's Allow.
         await syncer.remove(networkPolicy("b", "deny-egress", types: ["Egress"]))
@@ -320,29 +331,29 @@ struct PolicyKernelTests {
                 ]))
         let admin = try await syncer.sync()
         #expect(!admin.full && admin.policies.adminNetworkPolicies == 1)
-        #expect(try !network.reaches(3, 1))
-        #expect(try !network.reaches(4, 2, 5000, "udp"))
-        #expect(try network.reaches(2, 1))
-        #expect(try network.reachesFromOutside("192.168.79.3", 1))
+        #expect(try await !network.reaches(3, 1))
+        #expect(try await !network.reaches(4, 2, 5000, "udp"))
+        #expect(try await network.reaches(2, 1))
+        #expect(try await network.reachesFromOutside("192.168.79.3", 1))
 
         // p4 goes: its elements go, and its address is an unknown pod again.
         await syncer.remove(Self.p4)
         let gone = try await syncer.sync()
         #expect(!gone.full)
-        #expect(try !network.reaches(1, 4))
+        #expect(try await !network.reaches(1, 4))
     }
 
     /// A full sync over an existing table (the agent restarting) replaces it in one transaction.
     @Test func fullSyncReplacesAnExistingTable() async throws {
-        let network = try Network()
+        let network = try await Self.offPool { try Network() }
         defer { network.close() }
         let first = await Self.syncer(network)
         await first.set(networkPolicy("a", "deny-ingress", types: ["Ingress"]))
         try await first.sync()
-        #expect(try !network.reaches(2, 1))
+        #expect(try await !network.reaches(2, 1))
         let second = await Self.syncer(network)
         #expect(try await second.sync().full)
-        #expect(try network.reaches(2, 1))
+        #expect(try await network.reaches(2, 1))
     }
 }
 
