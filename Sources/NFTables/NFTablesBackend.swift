@@ -33,10 +33,7 @@ extension NFTablesBackend {
         do {
             try NFTNetlink.replaceElements(of: sets, with: elements)
         } catch let error as NFTablesError where error.code == .unavailable {
-            var tx = Transaction()
-            for set in sets { tx.flush(set) }
-            for element in elements { tx.add(element) }
-            try apply(tx)
+            try apply(Transaction.replacingElements(of: sets, with: elements))
         }
     }
 }

@@ -121,6 +121,14 @@ public struct Transaction: Sendable, Hashable {
     /// Deletes the element with the element's key; the transaction fails when it is missing.
     public mutating func delete(_ element: Element) { operations.append(Operation(.delete, .element(element))) }
 
+    /// The text form of `NFTablesBackend.replaceElements`: each set flushed, then every element added.
+    public static func replacingElements(of sets: [NFTSet], with elements: [Element]) -> Transaction {
+        var tx = Transaction()
+        for set in sets { tx.flush(set) }
+        for element in elements { tx.add(element) }
+        return tx
+    }
+
     // MARK: flush
 
     /// Deletes every rule of every chain in the table (sets and their elements stay).

@@ -95,17 +95,13 @@ public final class FakeNFTables: NFTablesBackend {
 
     /// As the kernel's netlink batch: all or nothing (it counts as one applied transaction).
     public func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
-        var tx = Transaction()
-        for set in sets { tx.flush(set) }
-        for element in elements {
-            guard sets.contains(where: { $0.name == element.set && $0.table == element.table }) else {
-                throw NFTablesError(
-                    code: .invalidTransaction, operation: "replace elements",
-                    message: "element \(element.key) of \(element.set) is not in a set being replaced")
-            }
-            tx.add(element)
+        for element in elements
+        where !sets.contains(where: { $0.name == element.set && $0.table == element.table }) {
+            throw NFTablesError(
+                code: .invalidTransaction, operation: "replace elements",
+                message: "element \(element.key) of \(element.set) is not in a set being replaced")
         }
-        try apply(tx)
+        try apply(Transaction.replacingElements(of: sets, with: elements))
     }
 
     public func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {

@@ -53,13 +53,6 @@ public struct ProxyRuleset: Sendable {
         return tx
     }
 
-    /// The sets and maps of the skeleton (where every element goes).
-    public func skeletonSets() -> [NFTSet] {
-        skeletonObjects().operations.compactMap {
-            if case .set(let set) = $0.object { set } else { nil }
-        }
-    }
-
     private func skeletonObjects() -> Transaction {
         var tx = Transaction()
         let t = Self.table

@@ -236,7 +236,7 @@ public actor ProxySyncer {
                 owned.append(operation)
             }
         }
-        let sets = ruleset.skeletonSets()
+        let sets = skeleton.operations.compactMap { if case .set(let set) = $0.object { set } else { nil } }
         let comment = skeleton.operations.lazy.compactMap {
             if case .table(let t) = $0.object { t.comment } else { nil }
         }

@@ -83,10 +83,7 @@ struct PolicyKernelTests {
         }
         /// As text, in the node's namespace (the netlink path would act in this process's namespace).
         func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
-            var tx = Transaction()
-            for set in sets { tx.flush(set) }
-            for element in elements { tx.add(element) }
-            try apply(tx)
+            try apply(Transaction.replacingElements(of: sets, with: elements))
         }
         func tableInfo(family: Family, table: String) throws -> NFTTableInfo? { nil }
     }

@@ -15,6 +15,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Policy", package: "weft"),
                 .product(name: "NFTables", package: "weft"),
+                .product(name: "NFTablesTesting", package: "weft"),
                 .product(name: "KubeModel", package: "weft"),
                 .product(name: "WeftNet", package: "weft"),
             ]

@@ -5,9 +5,10 @@
 import Foundation
 import KubeModel
 import NFTables
+import NFTablesTesting
+import Policy
 import Synchronization
 import WeftNet
-import Policy
 
 // MARK: Objects
 
@@ -121,50 +122,6 @@ let node = PolicyNode(
 
 // MARK: Measuring
 
-/// Forwards to libnftables and records what a sync sent and how long the backend took.
-final class RecordingBackend: NFTablesBackend {
-    let inner: any NFTablesBackend
-    private let recorded = Mutex((tx: Transaction(), seconds: 0.0))
-
-    init(_ inner: any NFTablesBackend) { self.inner = inner }
-
-    var last: (tx: Transaction, seconds: Double) { recorded.withLock { $0 } }
-    func reset() { recorded.withLock { $0 = (Transaction(), 0) } }
-
-    private func timed(_ tx: Transaction, _ body: () throws -> Void) rethrows {
-        let start = ContinuousClock.now
-        try body()
-        let seconds = (ContinuousClock.now - start).seconds
-        recorded.withLock {
-            $0.tx.append(contentsOf: tx)
-            $0.seconds += seconds
-        }
-    }
-
-    func apply(_ tx: Transaction) throws { try timed(tx) { try inner.apply(tx) } }
-    func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
-        var tx = Transaction()
-        for set in sets { tx.flush(set) }
-        for element in elements { tx.add(element) }
-        try timed(tx) { try inner.replaceElements(of: sets, with: elements) }
-    }
-    func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
-        try inner.tableInfo(family: family, table: table)
-    }
-    func listTableNames(family: Family?) throws -> [(family: Family, name: String)] {
-        try inner.listTableNames(family: family)
-    }
-    func listRules(family: Family, table: String, chain: String) throws -> [Rule] {
-        try inner.listRules(family: family, table: table, chain: chain)
-    }
-    func listElements(family: Family, table: String, set: String) throws -> [Element] {
-        try inner.listElements(family: family, table: table, set: set)
-    }
-    func listTable(family: Family, table: String) throws -> String? {
-        try inner.listTable(family: family, table: table)
-    }
-}
-
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
@@ -195,7 +152,7 @@ func ratio(_ a: Double, _ b: Double) -> String { String(format: "%.2f", a / b) }
 // MARK: Control
 
 func control(policies: Int, pods: Int, rounds: Int, changes: Int, workDir: String) async throws -> [String: Any] {
-    let recorder = RecordingBackend(defaultNFTablesBackend())
+    let recorder = RecordingNFTables(defaultNFTablesBackend())
     guard recorder.inner is LibNFTables else { throw BenchError(description: "libnftables.so.1 is not loadable") }
     let file = workDir + "/policy-ruleset.nft"
     let namespaces = (0..<namespaceCount).map(namespace)

@@ -4,6 +4,7 @@
 import Foundation
 import KubeModel
 import NFTables
+import NFTablesTesting
 import ServiceProxy
 import Synchronization
 import WeftNet
@@ -53,53 +54,6 @@ let clusterCIDRs = ["10.201.0.0/16", "10.244.0.0/14"].compactMap { IPPrefix($0) 
 
 // MARK: Measuring
 
-/// Forwards to libnftables and records what one sync sent (text transactions and netlink element batches, the
-/// latter as the equivalent `flush set` + `add element` text) and how long the backend took in all.
-final class RecordingBackend: NFTablesBackend {
-    let inner: any NFTablesBackend
-    private let recorded = Mutex((tx: Transaction(), seconds: 0.0))
-
-    init(_ inner: any NFTablesBackend) { self.inner = inner }
-
-    /// What was sent since the last `reset()`, as one transaction, and the seconds the backend took.
-    var last: (tx: Transaction, seconds: Double) { recorded.withLock { $0 } }
-
-    func reset() { recorded.withLock { $0 = (Transaction(), 0) } }
-
-    private func timed(_ tx: Transaction, _ body: () throws -> Void) rethrows {
-        let start = ContinuousClock.now
-        try body()
-        let seconds = (ContinuousClock.now - start).seconds
-        recorded.withLock {
-            $0.tx.append(contentsOf: tx)
-            $0.seconds += seconds
-        }
-    }
-
-    func apply(_ tx: Transaction) throws { try timed(tx) { try inner.apply(tx) } }
-    func replaceElements(of sets: [NFTSet], with elements: [Element]) throws {
-        var tx = Transaction()
-        for set in sets { tx.flush(set) }
-        for element in elements { tx.add(element) }
-        try timed(tx) { try inner.replaceElements(of: sets, with: elements) }
-    }
-    func tableInfo(family: Family, table: String) throws -> NFTTableInfo? {
-        var info: NFTTableInfo?
-        try timed(Transaction()) { info = try inner.tableInfo(family: family, table: table) }
-        return info
-    }
-    func listTableNames(family: Family?) throws -> [(family: Family, name: String)] {
-        try inner.listTableNames(family: family)
-    }
-    func listRules(family: Family, table: String, chain: String) throws -> [Rule] {
-        try inner.listRules(family: family, table: table, chain: chain)
-    }
-    func listElements(family: Family, table: String, set: String) throws -> [Element] {
-        try inner.listElements(family: family, table: table, set: set)
-    }
-    func listTable(family: Family, table: String) throws -> String? { try inner.listTable(family: family, table: table) }
-}
-
 extension NFTablesBackend {
     func apply(deleting table: String) throws {
         var tx = Transaction()
@@ -138,7 +92,7 @@ func ms(_ seconds: Double) -> String { String(format: "%.1f ms", seconds * 1000)
 
 /// Full syncs at each size and one-endpoint changes at the largest, each beside `nft -f` of the same text.
 func control(sizes: [Int], endpoints: Int, rounds: Int, changes: Int, workDir: String) async throws -> [String: Any] {
-    let recorder = RecordingBackend(defaultNFTablesBackend())
+    let recorder = RecordingNFTables(defaultNFTablesBackend())
     guard recorder.inner is LibNFTables else { throw BenchError(description: "libnftables.so.1 is not loadable") }
     let file = workDir + "/ruleset.nft"
     var results: [String: Any] = [:]
@@ -227,7 +181,8 @@ func spread(_ counts: [Int]) -> [String: Any] {
         let ok = low >= 0.8 && high <= 1.2
         print(
             "spread \(n) endpoints: \(BucketTable.size(forEndpoints: n)) buckets, shares "
-                + String(format: "%.3f–%.3f of even (%+.1f %% / %+.1f %%)", low, high, (low - 1) * 100, (high - 1) * 100)
+                + String(
+                    format: "%.3f–%.3f of even (%+.1f %% / %+.1f %%)", low, high, (low - 1) * 100, (high - 1) * 100)
                 + (ok ? ", within ±20 %" : ", OUTSIDE ±20 %"))
         out["\(n)"] = ["buckets": BucketTable.size(forEndpoints: n), "shares": shares]
     }
