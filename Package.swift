@@ -83,6 +83,7 @@ let package = Package(
         .target(name: "DNS", dependencies: ["WeftNet"]),
         .target(name: "Policy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "MultiNetwork", dependencies: ["WeftNet", "KubeModel", "CNI"]),
+        .target(name: "IngressProxy", dependencies: ["WeftNet", "KubeModel"]),
         .target(name: "PrometheusText"),
         .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
         .target(
@@ -147,6 +148,7 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
         .testTarget(name: "MultiNetworkTests", dependencies: ["MultiNetwork", "KubeModel", "CNI", "WeftNet"]),
+        .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "KubeModel", "WeftNet"]),
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
         .testTarget(
