@@ -146,11 +146,17 @@ public struct TrafficMatch: Sendable, Hashable {
     }
 
     /// The union of two matches.
-    public static func + (a: Self, b: Self) -> Self {
+    public static func + (a: Self, b: Self) -> Self { union([a, b]) }
+
+    /// The union of `matches`, normalized once.
+    public static func union(_ matches: [Self]) -> Self {
         var out = TrafficMatch(
-            hasAnyPortShape: a.hasAnyPortShape || b.hasAnyPortShape, hasPortShape: a.hasPortShape || b.hasPortShape)
-        out.any = a.any + b.any
-        out.ports = a.ports + b.ports
+            hasAnyPortShape: matches.contains(where: \.hasAnyPortShape),
+            hasPortShape: matches.contains(where: \.hasPortShape))
+        for match in matches {
+            out.any += match.any
+            out.ports += match.ports
+        }
         return out.normalized()
     }
 

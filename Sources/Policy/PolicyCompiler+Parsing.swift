@@ -94,22 +94,18 @@ extension PolicyCompiler {
                 throw PolicyInputError(problem)
             }
             let podSelector = peer.podSelector ?? LabelSelector()
-            var indices: [Int] = []
-            // The namespace selector once per namespace, not once per pod.
-            var namespaceMatches: [String: Bool] = [:]
-            for (i, pod) in context.pods.enumerated() {
-                let inNamespace: Bool
-                if let selector = peer.namespaceSelector {
-                    if let known = namespaceMatches[pod.namespace] {
-                        inNamespace = known
-                    } else {
-                        inNamespace = selector.matches(context.labels(ofNamespace: pod.namespace))
-                        namespaceMatches[pod.namespace] = inNamespace
-                    }
-                } else {
-                    inNamespace = pod.namespace == namespace
+            // The namespace selector once per namespace, then the pod selector on that namespace's pods.
+            var ranges: [Range<Int>] = []
+            if let selector = peer.namespaceSelector {
+                for (name, range) in context.podsByNamespace where selector.matches(context.labels(ofNamespace: name)) {
+                    ranges.append(range)
                 }
-                if inNamespace && podSelector.matches(pod.labels) { indices.append(i) }
+            } else if let range = context.podsByNamespace[namespace] {
+                ranges.append(range)
+            }
+            var indices: [Int] = []
+            for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                for i in range where podSelector.matches(context.pods[i].labels) { indices.append(i) }
             }
             out.append(.pods(indices))
         }

@@ -95,9 +95,29 @@ public struct PolicyCompiler: Sendable {
         var rules: [PolicyDirection: [ParsedRule]]
     }
 
+    /// A compiled rule's identity within one compilation.
+    struct RuleKey: Hashable {
+        var origin: PolicyRuleOrigin
+        /// The group's named-port resolution, for ingress rules with named ports.
+        var resolution: String
+    }
+
     /// Everything parsed once per compilation.
     struct Context {
-        var pods: [PeerPod] = []
+        /// Sorted by namespace, then name.
+        var pods: [PeerPod] = [] {
+            didSet {
+                podsByNamespace = [:]
+                var start = 0
+                for index in pods.indices
+                where index + 1 == pods.count || pods[index + 1].namespace != pods[index].namespace {
+                    podsByNamespace[pods[index].namespace] = start..<(index + 1)
+                    start = index + 1
+                }
+            }
+        }
+        /// The indices of each namespace's pods in `pods`.
+        private(set) var podsByNamespace: [String: Range<Int>] = [:]
         var namespaceLabels: [String: [String: String]] = [:]
         var skipped: [PolicySkip] = []
 
@@ -134,6 +154,10 @@ public struct PolicyCompiler: Sendable {
             baseline = parse(policy, &context)
         }
 
+        let networkPoliciesByNamespace = Dictionary(grouping: networkPolicies, by: \.namespace)
+        // A rule compiles the same in every group it is part of, except that ingress resolves named ports on the
+        // group's pods: keyed by its origin and, for those, the resolution.
+        var compiledRules: [RuleKey: CompiledRule] = [:]
         var out = CompiledPolicies(node: node)
         for pod in context.pods where pod.nodeName == node.name {
             out.localPods.append(LocalPod(namespace: pod.namespace, name: pod.name, addresses: pod.addresses))
@@ -141,9 +165,8 @@ public struct PolicyCompiler: Sendable {
                 let admins = admin.filter {
                     Self.selects($0.subject, pod, context) && !($0.rules[direction] ?? []).isEmpty
                 }
-                let networks = networkPolicies.filter {
-                    $0.namespace == pod.namespace && $0.directions.contains(direction)
-                        && ($0.selector?.matches(pod.labels) ?? true)
+                let networks = (networkPoliciesByNamespace[pod.namespace] ?? []).filter {
+                    $0.directions.contains(direction) && ($0.selector?.matches(pod.labels) ?? true)
                 }
                 let base = baseline.flatMap {
                     Self.selects($0.subject, pod, context) && !($0.rules[direction] ?? []).isEmpty ? $0 : nil
@@ -174,10 +197,18 @@ public struct PolicyCompiler: Sendable {
                 ].joined(separator: "|")
                 let name = (direction == .ingress ? "in-" : "eg-") + String(Self.hash(key).prefix(12))
                 if out.groups[name] == nil {
+                    let joinedResolution = resolutionText.joined(separator: ";")
                     func compiled(_ rule: ParsedRule) -> CompiledRule {
-                        CompiledRule(
+                        let resolves =
+                            direction == .ingress
+                            && (rule.ports ?? []).contains { if case .named = $0 { true } else { false } }
+                        let key = RuleKey(origin: rule.origin, resolution: resolves ? joinedResolution : "")
+                        if let known = compiledRules[key] { return known }
+                        let rule = CompiledRule(
                             origin: rule.origin, action: rule.action,
                             match: match(rule, direction: direction, subjectPorts: resolution, context))
+                        compiledRules[key] = rule
+                        return rule
                     }
                     let networkRules = networks.flatMap { ($0.rules[direction] ?? []).map(compiled) }
                     out.groups[name] = PolicyGroup(
@@ -185,7 +216,7 @@ public struct PolicyCompiler: Sendable {
                         admin: admins.flatMap { ($0.rules[direction] ?? []).map(compiled) },
                         isolatingPolicies: networks.map(\.id),
                         networkRules: networkRules,
-                        networkAllow: networkRules.reduce(TrafficMatch()) { $0 + $1.match },
+                        networkAllow: TrafficMatch.union(networkRules.map(\.match)),
                         baseline: (base?.rules[direction] ?? []).map(compiled))
                 }
                 for address in pod.addresses {
