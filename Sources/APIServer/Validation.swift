@@ -2,25 +2,29 @@ import Foundation
 import KubeModel
 import WeftNet
 
-/// Field validation of some kinds' specs on create and update, as kube-apiserver's (pkg/apis/…/validation): the
-/// problems become one 422 Invalid with a cause per field (`spec.ingress[0].ports[0].endPort`). Kinds not listed
-/// here are stored as they come.
+/// Field validation of some kinds' specs on create and update, as kube-apiserver's (pkg/apis/…/validation, and for
+/// the admin policy CRDs their schemas): the problems become one 422 Invalid with a cause per field
+/// (`spec.ingress[0].ports[0].endPort`). Kinds not listed here are stored as they come.
 enum Validation {
     /// Throws 422 Invalid when `object` (defaulted, about to be stored) has invalid fields, 400 when it does not
     /// decode as its kind.
     static func validate(_ resource: ResourceInfo, _ object: JSONValue) throws {
-        let causes: [Status.Cause]
-        switch resource.storageKey {
-        case Resources.networkPolicy.storageKey:
-            let policy: NetworkPolicy
+        func decoded<T: KubeObject>(_ type: T.Type) throws -> T {
             do {
-                policy = try object.decoded(as: NetworkPolicy.self)
+                return try object.decoded(as: T.self)
             } catch {
                 throw Status.badRequest(
                     "\(resource.kind) in version \"\(resource.version)\" cannot be handled as a \(resource.kind): "
                         + "\(error)")
             }
-            causes = networkPolicy(policy)
+        }
+        let causes: [Status.Cause]
+        switch resource.storageKey {
+        case Resources.networkPolicy.storageKey: causes = networkPolicy(try decoded(NetworkPolicy.self))
+        case Resources.adminNetworkPolicy.storageKey:
+            causes = adminNetworkPolicy(try decoded(AdminNetworkPolicy.self))
+        case Resources.baselineAdminNetworkPolicy.storageKey:
+            causes = baselineAdminNetworkPolicy(try decoded(BaselineAdminNetworkPolicy.self))
         default:
             return
         }

@@ -87,11 +87,21 @@ public final class PolicyAgent: ServiceLifecycle.Service {
             }
             if Self.view(old) != Self.view(node) { changed(true) }
         }
+        // Every node is a possible admin `nodes` peer; this node's object also gives its pod CIDRs and addresses.
         nodes.addHandlers(
             Informer<Node>.Handlers(
-                onAdd: { if $0.metadata.name == name { setNode($0) } },
-                onUpdate: { _, new in if new.metadata.name == name { setNode(new) } },
-                onDelete: { if $0.metadata.name == name { setNode(nil) } }))
+                onAdd: { node in
+                    if node.metadata.name == name { setNode(node) }
+                    changed(await syncer.set(node))
+                },
+                onUpdate: { _, new in
+                    if new.metadata.name == name { setNode(new) }
+                    changed(await syncer.set(new))
+                },
+                onDelete: { node in
+                    if node.metadata.name == name { setNode(nil) }
+                    changed(await syncer.remove(node))
+                }))
 
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in

@@ -223,9 +223,26 @@ extension PolicyCompiler {
                         throw PolicyInputError("unknown action \"\(rule.action)\"")
                     }
                     let peers = direction == .ingress ? rule.from : rule.to
+                    if let peers, peers.contains(where: { Self.hasNoKnownField($0, direction) }) {
+                        // policy.networking.k8s.io/v1alpha1 AdminNetworkPolicyEgressPeer: a peer with no field set
+                        // is a newer CRD's (the CRD prunes fields it does not know; ingress peers know only
+                        // namespaces and pods); fail closed — Allow matches nothing, Deny and Pass deny everything.
+                        context.skipped.append(
+                            PolicySkip(
+                                what: "\(what) \(direction.rawValue)[\(index)]",
+                                reason: "a peer sets no field known for \(direction.rawValue) peers; "
+                                    + (action == .allow ? "it allows nothing" : "it denies all traffic")))
+                        if action != .allow {
+                            out.append(
+                                ParsedRule(
+                                    origin: origin, action: .deny,
+                                    peers: [.ranges(IPFamily.allCases.map(AddressRange.all))], ports: nil))
+                        }
+                        continue
+                    }
                     out.append(
                         ParsedRule(
-                            origin: origin, action: action, peers: try adminPeers(peers, context),
+                            origin: origin, action: action, peers: try adminPeers(peers, direction, context),
                             ports: try adminPorts(rule.ports)))
                 } catch {
                     let effect =
@@ -240,7 +257,14 @@ extension PolicyCompiler {
         return parsed
     }
 
-    func adminPeers(_ peers: [AdminNetworkPolicyPeer]?, _ context: Context) throws(PolicyInputError) -> [PeerSpec] {
+    static func hasNoKnownField(_ peer: AdminNetworkPolicyPeer, _ direction: PolicyDirection) -> Bool {
+        peer.namespaces == nil && peer.pods == nil
+            && (direction == .ingress || (peer.nodes == nil && peer.networks == nil))
+    }
+
+    func adminPeers(_ peers: [AdminNetworkPolicyPeer]?, _ direction: PolicyDirection, _ context: Context)
+        throws(PolicyInputError) -> [PeerSpec]
+    {
         guard let peers, !peers.isEmpty else { throw PolicyInputError("no peers") }
         var out: [PeerSpec] = []
         for (index, peer) in peers.enumerated() {
@@ -249,7 +273,12 @@ extension PolicyCompiler {
             guard set.filter({ $0 }).count == 1 else {
                 throw PolicyInputError("\(at) needs exactly one of namespaces, pods, nodes and networks")
             }
-            if peer.nodes != nil { throw PolicyInputError("\(at): nodes peers are not supported yet") }
+            if let nodes = peer.nodes {
+                if let problem = Self.selectorProblem(nodes, path: "\(at).nodes") { throw PolicyInputError(problem) }
+                let addresses = context.nodes.filter { nodes.matches($0.labels) }.flatMap(\.addresses)
+                out.append(.ranges(addresses.map(AddressRange.init)))
+                continue
+            }
             if let networks = peer.networks {
                 var ranges: [AddressRange] = []
                 for text in networks {

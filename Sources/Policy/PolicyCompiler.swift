@@ -10,17 +10,20 @@ public struct PolicyInputs: Sendable {
     public var pods: [Pod]
     /// Every namespace (for namespace selectors; a pod's namespace missing here has only its name label).
     public var namespaces: [Namespace]
+    /// Every node (for admin egress `nodes` peers: their InternalIP and ExternalIP addresses).
+    public var nodes: [Node]
 
     public init(
         networkPolicies: [NetworkPolicy] = [], adminNetworkPolicies: [AdminNetworkPolicy] = [],
         baselineAdminNetworkPolicies: [BaselineAdminNetworkPolicy] = [], pods: [Pod] = [],
-        namespaces: [Namespace] = []
+        namespaces: [Namespace] = [], nodes: [Node] = []
     ) {
         self.networkPolicies = networkPolicies
         self.adminNetworkPolicies = adminNetworkPolicies
         self.baselineAdminNetworkPolicies = baselineAdminNetworkPolicies
         self.pods = pods
         self.namespaces = namespaces
+        self.nodes = nodes
     }
 }
 
@@ -43,7 +46,9 @@ public struct PolicyInputs: Sendable {
 /// pod a policy isolates: a bad rule allows nothing (the policy still isolates); a NetworkPolicy whose podSelector
 /// does not parse isolates every pod of its namespace; unknown `policyTypes` fall back to the defaulting. An
 /// admin rule that is bad is left out (a `Deny` rule then denies nothing: reported); an admin policy whose subject
-/// or priority is bad is left out whole. `nodes` peers are not supported yet (the rule is skipped).
+/// or priority is bad is left out whole. An admin peer with none of the fields this compiler knows (a newer CRD's)
+/// fails closed as the API says: an `Allow` rule matches nothing, a `Deny` or `Pass` rule denies all traffic of its
+/// direction. Egress `nodes` peers are the selected nodes' InternalIP and ExternalIP addresses.
 public struct PolicyCompiler: Sendable {
     public var node: PolicyNode
 
@@ -119,6 +124,8 @@ public struct PolicyCompiler: Sendable {
         /// The indices of each namespace's pods in `pods`.
         private(set) var podsByNamespace: [String: Range<Int>] = [:]
         var namespaceLabels: [String: [String: String]] = [:]
+        /// Each node's labels and InternalIP/ExternalIP addresses.
+        var nodes: [(labels: [String: String], addresses: [IPAddress])] = []
         var skipped: [PolicySkip] = []
 
         func labels(ofNamespace name: String) -> [String: String] {
@@ -137,6 +144,11 @@ public struct PolicyCompiler: Sendable {
             context.namespaceLabels[name] = namespace.metadata.labels ?? [:]
         }
         context.pods = inputs.pods.compactMap(Self.peerPod).sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        context.nodes = inputs.nodes.map { node in
+            let addresses = (node.status?.addresses ?? []).filter { ["InternalIP", "ExternalIP"].contains($0.type) }
+                .compactMap { IPAddress($0.address) }
+            return (node.metadata.labels ?? [:], addresses)
+        }
 
         let networkPolicies = inputs.networkPolicies.compactMap { parse($0, &context) }
             .sorted { $0.id < $1.id }

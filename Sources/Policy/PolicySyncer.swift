@@ -22,6 +22,8 @@ public actor PolicySyncer {
     private var networkPolicies: [String: NetworkPolicy] = [:]
     private var adminPolicies: [String: AdminNetworkPolicy] = [:]
     private var baselinePolicies: [String: BaselineAdminNetworkPolicy] = [:]
+    /// Nodes, for admin `nodes` peers (only their labels and addresses are read).
+    private var nodes: [String: Node] = [:]
     private var dirty = true
     private var needsFullSync = true
     private var state = PolicyKernelState()
@@ -117,6 +119,23 @@ public actor PolicySyncer {
         return true
     }
 
+    /// Adds or replaces a node (any node: admin `nodes` peers select them); returns whether its labels or addresses
+    /// changed.
+    @discardableResult
+    public func set(_ node: Node) -> Bool {
+        let old = nodes.updateValue(node, forKey: Self.key(node.metadata, namespaced: false))
+        func view(_ node: Node?) -> [String] {
+            (node?.metadata.labels ?? [:]).map { "\($0.key)=\($0.value)" }.sorted()
+                + (node?.status?.addresses ?? []).map { "\($0.type) \($0.address)" }
+        }
+        return markIf(old == nil || view(old) != view(node))
+    }
+
+    @discardableResult
+    public func remove(_ node: Node) -> Bool {
+        markIf(nodes.removeValue(forKey: Self.key(node.metadata, namespaced: false)) != nil)
+    }
+
     @discardableResult
     public func set(_ policy: NetworkPolicy) -> Bool {
         let old = networkPolicies.updateValue(policy, forKey: Self.key(policy.metadata, namespaced: true))
@@ -168,7 +187,7 @@ public actor PolicySyncer {
         PolicyInputs(
             networkPolicies: Array(networkPolicies.values), adminNetworkPolicies: Array(adminPolicies.values),
             baselineAdminNetworkPolicies: Array(baselinePolicies.values), pods: Array(pods.values),
-            namespaces: Array(namespaces.values))
+            namespaces: Array(namespaces.values), nodes: Array(nodes.values))
     }
 
     // MARK: Sync

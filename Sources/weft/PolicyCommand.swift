@@ -109,11 +109,12 @@ struct PolicyCommand: AsyncParsableCommand {
             async let admin = optional(AdminNetworkPolicy.self)
             async let baseline = optional(BaselineAdminNetworkPolicy.self)
             async let nodes = optional(Node.self)
+            let nodeList = try await nodes
             let inputs = PolicyInputs(
                 networkPolicies: try await networkPolicies, adminNetworkPolicies: try await admin,
                 baselineAdminNetworkPolicies: try await baseline, pods: try await pods,
-                namespaces: try await namespaces)
-            return (inputs, try await nodes)
+                namespaces: try await namespaces, nodes: nodeList)
+            return (inputs, nodeList)
         }
     }
 }

@@ -135,7 +135,7 @@ struct PolicyBadInputTests {
                 ingress: [
                     AdminNetworkPolicyRule(
                         action: "Reject", from: [AdminNetworkPolicyPeer(namespaces: LabelSelector())]),
-                    AdminNetworkPolicyRule(action: "Deny", from: [AdminNetworkPolicyPeer(nodes: LabelSelector())]),
+                    AdminNetworkPolicyRule(action: "Deny", from: []),
                     AdminNetworkPolicyRule(
                         action: "Allow", from: [AdminNetworkPolicyPeer(namespaces: labels(["ns": "y"]))],
                         ports: [AdminNetworkPolicyPort(portRange: .init(start: 90, end: 80))]),
@@ -151,12 +151,38 @@ struct PolicyBadInputTests {
         #expect(reasons.contains { $0.hasPrefix("AdminNetworkPolicy bad-priority: priority 1001") })
         #expect(reasons.contains { $0.hasPrefix("AdminNetworkPolicy two-subjects: the subject needs exactly one") })
         #expect(reasons.contains { $0.hasPrefix("AdminNetworkPolicy bad-rules ingress[0]: unknown action \"Reject\"") })
-        #expect(
-            reasons.contains { $0.contains("nodes peers are not supported yet; it is left out and denies nothing") })
+        #expect(reasons.contains { $0.contains("ingress[1]: no peers; it is left out and denies nothing") })
         #expect(reasons.contains { $0.contains("port range 90-80") })
         #expect(reasons.contains { $0.hasPrefix("BaselineAdminNetworkPolicy other") })
         // Nothing enforced from them.
         try expectMatrix(Reachability(), MatrixProbe(cluster))
+    }
+
+    /// AdminNetworkPolicyEgressPeer: a peer with none of the fields the implementation knows comes from a newer CRD;
+    /// "fail closed": an Allow rule matches nothing, a Deny or Pass rule denies all traffic. Ingress peers know only
+    /// namespaces and pods (the CRD prunes `nodes` there).
+    @Test func peersWithNoKnownFieldFailClosed() throws {
+        var cluster = Cluster()
+        cluster.inputs.adminNetworkPolicies = [
+            adminPolicy(
+                "unknown-allow", priority: 1, subject: ReachabilityMatrixTests.subjectX,
+                egress: [AdminNetworkPolicyRule(action: "Allow", to: [AdminNetworkPolicyPeer()])]),
+            adminPolicy(
+                "unknown-pass", priority: 2, subject: ReachabilityMatrixTests.subjectX,
+                ingress: [
+                    AdminNetworkPolicyRule(action: "Pass", from: [AdminNetworkPolicyPeer(nodes: LabelSelector())])
+                ]
+            ),
+        ]
+        let reasons = skipped(cluster).map(\.description)
+        #expect(
+            reasons == [
+                "AdminNetworkPolicy unknown-allow egress[0]: a peer sets no field known for egress peers; it allows nothing",
+                "AdminNetworkPolicy unknown-pass ingress[0]: a peer sets no field known for ingress peers; it denies all traffic",
+            ])
+        var expected = Reachability()
+        expected.expect(to: inNamespace("x"), false)
+        try expectMatrix(expected, MatrixProbe(cluster))
     }
 
     @Test func hostNetworkAndFinishedPodsAreNeitherSubjectsNorPeers() throws {

@@ -372,4 +372,46 @@ struct ReachabilityMatrixTests {
         #expect(trace.egress.decidedBy?.description == "AdminNetworkPolicy deny-z egress[0] \"no z\"")
         #expect(trace.ingress.allowed)
     }
+
+    /// Egress `nodes` peers: the selected nodes' InternalIP and ExternalIP addresses (not Hostname, not other nodes).
+    @Test func adminEgressToNodesBySelector() throws {
+        var cluster = Cluster()
+        func node(_ name: String, _ role: String, _ addresses: [(String, String)]) -> Node {
+            var status = NodeStatus()
+            status.addresses = addresses.map { NodeAddress(type: $0.0, address: $0.1) }
+            return Node(metadata: ObjectMeta(name: name, labels: ["role": role]), status: status)
+        }
+        cluster.inputs.nodes = [
+            node("node-1", "worker", [("InternalIP", "192.168.50.1"), ("Hostname", "node-1")]),
+            node("node-2", "control-plane", [("InternalIP", "192.168.50.2"), ("ExternalIP", "203.0.113.2")]),
+        ]
+        cluster.inputs.adminNetworkPolicies = [
+            adminPolicy(
+                "no-control-plane", priority: 5, subject: Self.subjectX,
+                egress: [
+                    AdminNetworkPolicyRule(
+                        name: "api", action: "Deny",
+                        to: [AdminNetworkPolicyPeer(nodes: labels(["role": "control-plane"]))])
+                ])
+        ]
+        let probe = try MatrixProbe(cluster)
+        #expect(probe.nodes.allSatisfy { $0.skipped.isEmpty })
+        let tracer = PolicyTracer(nodes: probe.nodes)
+        func egressAllowed(_ from: String, _ to: String) -> Bool {
+            tracer.trace(from: Cluster.address(from), to: IPAddress(to)!, protocol: .tcp, port: 6443).egress.allowed
+        }
+        #expect(!egressAllowed("x/a", "192.168.50.2"))
+        #expect(!egressAllowed("x/b", "203.0.113.2"))
+        #expect(egressAllowed("x/a", "192.168.50.1"))
+        #expect(egressAllowed("y/a", "192.168.50.2"))
+        // Pods are not nodes: the matrix is untouched.
+        try expectMatrix(Reachability(), probe)
+        // A node's labels changing moves it in or out of the peer.
+        cluster.inputs.nodes[0].metadata.labels = ["role": "control-plane"]
+        let relabelled = PolicyTracer(nodes: try MatrixProbe(cluster).nodes)
+        #expect(
+            !relabelled.trace(
+                from: Cluster.address("x/a"), to: IPAddress("192.168.50.1")!, protocol: .tcp, port: 6443
+            ).egress.allowed)
+    }
 }
