@@ -109,8 +109,10 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "WeftNet", "Netlink", "KubeModel", "KubeClient", "ServiceProxy", "NFTables", "PrometheusText", "Policy",
+                "CNI", "MultiNetwork",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -147,7 +149,13 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "NFTablesTesting"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CNI", "Netlink", "NFTables"]),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"]),
-        .testTarget(name: "MultiNetworkTests", dependencies: ["MultiNetwork", "KubeModel", "CNI", "WeftNet"]),
+        .testTarget(
+            name: "MultiNetworkTests",
+            dependencies: [
+                "MultiNetwork", "KubeModel", "CNI", "WeftNet", "Agent", "APIServer", "KubeClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "KubeModel", "WeftNet"]),
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),

@@ -1,5 +1,3 @@
-import CNI
-
 /// An ADD that failed: which step, why, and what the rollback could not undo.
 public struct AttachFailure: Error, Sendable, CustomStringConvertible {
     public var step: PlanStep

@@ -116,6 +116,10 @@ public struct LabPaths: Sendable {
     public func cniCacheDirectory(_ host: LabHost) -> String { node(host) + "/cni/cache" }
     public func cniStateDirectory(_ host: LabHost) -> String { node(host) + "/cni/state" }
     public func ipamDirectory(_ host: LabHost) -> String { node(host) + "/cni/ipam" }
+    /// weft-cni's concurrency slots for secondary networks (`ConcurrencySlots`), one set per node.
+    public func cniSlotDirectory(_ host: LabHost) -> String { node(host) + "/cni/slots" }
+    /// The node agent's multi-network socket (all nodes share the machine's filesystem: one path each).
+    public func multiNetworkSocket(_ host: LabHost) -> String { node(host) + "/multinet.sock" }
     /// A pod's files (resolv.conf, hosts, container logs), by UID.
     public func pod(_ host: LabHost, uid: String) -> String { node(host) + "/pods/" + uid }
     public func containerLog(_ host: LabHost, uid: String, container: String) -> String {

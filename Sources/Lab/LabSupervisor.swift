@@ -220,6 +220,7 @@ final class AgentProcess: Sendable {
             arguments: [
                 "agent", "--kubeconfig", paths.agentKubeconfig, "--node-name", host.name, "--overlay",
                 spec.overlay.rawValue, "--metrics-address", "\(metrics):\(LabSpec.agentMetricsPort)",
+                "--multi-network-socket", paths.multiNetworkSocket(host),
             ] + spec.clusterCIDRs.flatMap { ["--cluster-cidr", $0] }
                 + spec.addresses(of: host).flatMap { ["--nodeport-addresses", $0.description] },
             environment: ["PATH": ContainerLaunch.defaultPath])

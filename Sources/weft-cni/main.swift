@@ -19,8 +19,14 @@ while true {
     if n <= 0 { break }
     input += buffer[0..<n]
 }
-let plugin = Plugin(role: Plugin.role(forExecutable: CommandLine.arguments.first ?? "weft-cni"))
-let output = plugin.run(environment: environment, stdin: input)
+/// The plugin; as `weft-cni` (not `weft-ipam`) with the secondary networks of `multiNetwork` in its config.
+func runPlugin(_ environment: [String: String], _ input: [UInt8]) async -> Plugin.Output {
+    let plugin = Plugin(role: Plugin.role(forExecutable: CommandLine.arguments.first ?? "weft-cni"))
+    guard plugin.role == .network else { return plugin.run(environment: environment, stdin: input) }
+    return await MultiNetworkPlugin(primary: { plugin.run(environment: $0, stdin: $1) })
+        .run(environment: environment, stdin: input)
+}
+let output = await runPlugin(environment, input)
 func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var off = 0
     while off < bytes.count {

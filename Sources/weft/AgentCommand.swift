@@ -4,6 +4,7 @@ import Glibc
 import KubeClient
 import KubeModel
 import Logging
+import MultiNetwork
 import NFTables
 import Netlink
 import Policy
@@ -24,7 +25,9 @@ struct AgentCommand: AsyncParsableCommand {
             deleted with the conntrack tool) and answers each externalTrafficPolicy: Local service's \
             healthCheckNodePort. Unless --no-network-policy, it enforces NetworkPolicies, AdminNetworkPolicies and \
             the BaselineAdminNetworkPolicy for this node's pods (table inet weft-policy; denials counted and \
-            logged to nflog group --policy-log-group).
+            logged to nflog group --policy-log-group). Unless --multi-network-socket is empty, it answers \
+            weft-cni on that unix socket with the secondary networks of a pod's k8s.v1.cni.cncf.io/networks \
+            annotation (NetworkAttachmentDefinitions) and writes the pod's k8s.v1.cni.cncf.io/network-status.
             """
     )
 
@@ -45,6 +48,10 @@ struct AgentCommand: AsyncParsableCommand {
     var clusterCIDR: [String] = []
     @Option(help: "Addresses NodePorts answer on (repeatable; default: the node's InternalIPs).")
     var nodeportAddresses: [String] = []
+    @Option(help: "The unix socket weft-cni asks for pods' secondary networks (empty: multi-network off).")
+    var multiNetworkSocket = "/run/weft/multinet.sock"
+    @Flag(help: "Let pods use NetworkAttachmentDefinitions only of their own namespace and of 'default'.")
+    var multiNetworkNamespaceIsolation = false
 
     func validate() throws {
         _ = try Self.hostPort(metricsAddress)
@@ -112,6 +119,15 @@ struct AgentCommand: AsyncParsableCommand {
                 PolicyAgent(
                     client: client, nodeName: name, syncer: syncer, metrics: policyMetrics,
                     localAddresses: addresses, logger: logger))
+        }
+        if !multiNetworkSocket.isEmpty {
+            let informer = Informer<NetworkAttachmentDefinition>(client: client)
+            let resolver = MultiNetworkResolver(
+                client: client, definitions: informer.store,
+                policy: multiNetworkNamespaceIsolation ? .isolated : .allowAll, nodeName: name, logger: logger)
+            services.append(
+                MultiNetworkServer(
+                    socketPath: multiNetworkSocket, resolver: resolver, informer: informer, logger: logger))
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

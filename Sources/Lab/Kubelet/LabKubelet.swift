@@ -99,7 +99,8 @@ public final class LabKubelet: ServiceLifecycle.Service, Sendable {
         }
         let config = Self.networkConfig(
             spec: spec, podCIDRs: podCIDRs, stateDirectory: paths.cniStateDirectory(host),
-            ipamDirectory: paths.ipamDirectory(host))
+            ipamDirectory: paths.ipamDirectory(host),
+            multiNetwork: (socket: paths.multiNetworkSocket(host), slotDirectory: paths.cniSlotDirectory(host)))
         try Data(config.serialized()).write(
             to: URL(fileURLWithPath: paths.cniConfigDirectory(host) + "/10-weft.conflist"))
         let namespace = "/run/netns/" + host.namespace
@@ -119,12 +120,14 @@ public final class LabKubelet: ServiceLifecycle.Service, Sendable {
     /// The node's CNI network list: weft-cni in ptp mode (each pod a routed veth, no bridge: the bridge cost about
     /// a tenth of the cross-node pod throughput, bench/README.md), pods' default route via the node, masquerade
     /// only for traffic leaving the cluster's pod ranges, hostPorts, and for vxlan an MTU that leaves room for
-    /// the 50-byte VXLAN header on the 1500-byte underlay.
-    static func networkConfig(spec: LabSpec, podCIDRs: [String], stateDirectory: String, ipamDirectory: String)
-        -> JSONValue
-    {
+    /// the 50-byte VXLAN header on the 1500-byte underlay. With `multiNetwork`, weft-cni asks the node's agent on
+    /// that socket for the pod's secondary networks (issue 9) and queues on that slot directory, 8 pods at once.
+    static func networkConfig(
+        spec: LabSpec, podCIDRs: [String], stateDirectory: String, ipamDirectory: String,
+        multiNetwork: (socket: String, slotDirectory: String)? = nil
+    ) -> JSONValue {
         let ranges: [JSONValue] = podCIDRs.map { .array([.object(["subnet": .string($0)])]) }
-        let plugin: JSONValue = .object([
+        var plugin: [String: JSONValue] = [
             "type": .string("weft-cni"), "mode": .string("ptp"), "isDefaultGateway": .bool(true),
             "ipMasq": .bool(true), "nonMasqueradeCIDRs": .array(spec.clusterCIDRs.map { .string($0) }),
             "mtu": .number(spec.overlay == .vxlan ? 1450 : 1500),
@@ -132,9 +135,15 @@ public final class LabKubelet: ServiceLifecycle.Service, Sendable {
             "ipam": .object([
                 "type": .string("weft-ipam"), "dataDir": .string(ipamDirectory), "ranges": .array(ranges),
             ]),
-        ])
+        ]
+        if let multiNetwork {
+            plugin["multiNetwork"] = .object([
+                "socket": .string(multiNetwork.socket), "slotDirectory": .string(multiNetwork.slotDirectory),
+                "maxConcurrent": .number(8),
+            ])
+        }
         return .object([
-            "cniVersion": .string("1.1.0"), "name": .string("weft"), "plugins": .array([plugin]),
+            "cniVersion": .string("1.1.0"), "name": .string("weft"), "plugins": .array([.object(plugin)]),
         ])
     }
 
