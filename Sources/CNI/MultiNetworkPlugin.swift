@@ -163,7 +163,7 @@ public struct MultiNetworkPlugin {
 
     public func run(environment: [String: String], stdin: [UInt8]) async -> Plugin.Output {
         let command = CNICommand(rawValue: environment["CNI_COMMAND"] ?? "")
-        guard command == .add || command == .del || command == .gc,
+        guard command == .add || command == .del || command == .gc || command == .status,
             let config = try? JSONValue(parsing: stdin), case .object = config
         else { return primary(environment, stdin) }
         let version = config["cniVersion"]?.stringValue ?? CNIVersion.current
@@ -175,6 +175,7 @@ public struct MultiNetworkPlugin {
             switch env.command {
             case .add: return try await run.add()
             case .del: return try await run.del()
+            case .status: return try run.status()
             default: return try run.gc()
             }
         } catch let e as CNIError {
@@ -351,6 +352,7 @@ private struct Run {
             }
             if ok { store.remove(containerID: containerID, ifname: ifname) }
         }
+        failures += delegateToAttachmentNetworks(.gc)
         let out = plugin.primary(env.all, stdin)
         guard out.exitCode == 0 else {
             failures.append(describe(out))
@@ -358,6 +360,58 @@ private struct Run {
         }
         if !failures.isEmpty { throw CNIError(.delegateFailed, "GC failed for " + failures.joined(separator: "; ")) }
         return out
+    }
+
+    /// STATUS: the cluster network's, then that of every attachment network in use; any that is not ready makes
+    /// this one not ready (code 50), each named in the message.
+    func status() throws -> Plugin.Output {
+        let out = plugin.primary(env.all, stdin)
+        guard out.exitCode == 0 else { return out }
+        let failures = delegateToAttachmentNetworks(.status)
+        if !failures.isEmpty {
+            throw CNIError(.pluginNotAvailable, "secondary network not available: " + failures.joined(separator: "; "))
+        }
+        return out
+    }
+
+    /// GC and STATUS of the attachment networks in use (SPEC §4 "GC" and "STATUS": per network configuration, no
+    /// container): each distinct list among the saved plans whose `cniVersion` has the command (1.1.0 on), every
+    /// plugin of it in order; GC is given `cni.dev/valid-attachments`, the attachments of that network the saved
+    /// plans still hold (the stale ones were deleted above). Returns what failed.
+    private func delegateToAttachmentNetworks(_ command: CNICommand) -> [String] {
+        var networks: [String: (step: AttachmentStep, valid: [JSONValue])] = [:]
+        for (containerID, _, saved) in store.all() {
+            for a in saved.plan.attachments where CNIVersion.atLeast(a.cniVersion, "1.1.0") {
+                let attachment: JSONValue = .object([
+                    "containerID": .string(containerID), "ifname": .string(a.ifname),
+                ])
+                networks[a.networkName, default: (a, [])].valid.append(attachment)
+            }
+        }
+        guard !networks.isEmpty else { return [] }
+        var e = env.all
+        e["CNI_COMMAND"] = command.rawValue
+        let delegation: Delegation
+        do {
+            delegation = Delegation(env: try CNIEnvironment(e))
+        } catch {
+            return ["\(error)"]
+        }
+        var failures: [String] = []
+        for name in networks.keys.sorted() {
+            let (step, valid) = networks[name]!
+            for n in step.plugins.indices {
+                let type = step.plugins[n]["type"]?.stringValue ?? ""
+                var config = step.requestConfig(plugin: n).objectValue ?? [:]
+                if command == .gc { config["cni.dev/valid-attachments"] = .array(valid) }
+                do {
+                    try delegation.run(type, command, config: JSONValue.object(config).serialized())
+                } catch {
+                    failures.append("\(step.attachment) \(type): \(error)")
+                }
+            }
+        }
+        return failures
     }
 
     private func delete(_ step: PlanStep, prevResult: JSONValue?) throws {

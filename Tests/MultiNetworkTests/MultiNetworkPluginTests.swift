@@ -353,6 +353,48 @@ final class FakeAgent: MultiNetworkAgentLink, Sendable {
         #expect(try store.load(containerID: "c1", ifname: "eth0") == nil)
         #expect(try store.load(containerID: "c2", ifname: "eth0") != nil)
     }
+
+    /// GC and STATUS are delegated to the attachment networks in use whose version has them (1.1.0 on): GC with
+    /// the attachments of that network still valid, STATUS failing when one of them is not ready.
+    @Test func gcAndStatusAreDelegatedToTheAttachmentNetworks() async throws {
+        let fake = try FakePlugins()
+        defer { fake.remove() }
+        var plan = Self.plan
+        for i in plan.attachments.indices { plan.attachments[i].cniVersion = "1.1.0" }
+        let agent = FakeAgent(.plan(plan))
+        for id in ["c1", "c2"] {
+            let out = await Self.plugin(fake, agent).run(
+                environment: Self.environment(fake, "ADD", id: id), stdin: Self.config(fake))
+            #expect(out.exitCode == 0, "\(Self.message(out))")
+        }
+        fake.clearCalls()
+        var config = try JSONValue(parsing: Self.config(fake)).objectValue ?? [:]
+        config["cni.dev/valid-attachments"] = .array([
+            .object(["containerID": .string("c2"), "ifname": .string("eth0")])
+        ])
+        let gc = await Self.plugin(fake, agent).run(
+            environment: ["CNI_COMMAND": "GC", "CNI_PATH": fake.bin], stdin: JSONValue.object(config).serialized())
+        #expect(gc.exitCode == 0, "\(Self.message(gc))")
+        #expect(
+            fake.calls() == [
+                "ccc DEL net2 c1", "bb DEL net1 c1", "a DEL net1 c1", "a GC", "bb GC", "ccc GC", "primary GC",
+            ])
+        let valid = try fake.stdin("bb", "GC", "")["cni.dev/valid-attachments"]
+        #expect(valid == .array([.object(["containerID": .string("c2"), "ifname": .string("net1")])]))
+        #expect(try fake.stdin("ccc", "GC", "")["name"]?.stringValue == "two")
+
+        fake.clearCalls()
+        let status = ["CNI_COMMAND": "STATUS", "CNI_PATH": fake.bin]
+        let ready = await Self.plugin(fake, agent).run(environment: status, stdin: Self.config(fake))
+        #expect(ready.exitCode == 0)
+        #expect(fake.calls() == ["primary STATUS", "a STATUS", "bb STATUS", "ccc STATUS"])
+        fake.fail("bb", "STATUS")
+        let notReady = await Self.plugin(fake, agent).run(environment: status, stdin: Self.config(fake))
+        #expect(notReady.exitCode == 1)
+        let error = try JSONValue(parsing: notReady.stdout)
+        #expect(error["code"] == .number(50))
+        #expect(Self.message(notReady).hasPrefix("secondary network not available: team/one bb:"), "\(error)")
+    }
 }
 
 @Suite struct MultiNetworkProtocolTests {
