@@ -66,7 +66,7 @@ public final class MultiNetworkResolver: Sendable {
         do {
             pod = try await client.get(Pod.self, name: ref.name, namespace: ref.namespace)
         } catch {
-            return .failure("cannot read pod \(ref.namespace)/\(ref.name): \(error)")
+            return .unavailable("cannot read pod \(ref.namespace)/\(ref.name): \(error)")
         }
         if !ref.uid.isEmpty, let uid = pod.metadata.uid, uid != ref.uid {
             return .failure("pod \(ref.namespace)/\(ref.name) has UID \(uid), not \(ref.uid): it was recreated")
@@ -96,7 +96,7 @@ public final class MultiNetworkResolver: Sendable {
             await recordFailure(pod: pod, message: message)
             return .failure(message)
         } catch {
-            return .failure("cannot resolve the networks of pod \(ref.namespace)/\(ref.name): \(error)")
+            return .unavailable("cannot resolve the networks of pod \(ref.namespace)/\(ref.name): \(error)")
         }
     }
 

@@ -228,6 +228,9 @@ private struct Run {
             case .failure(let message):
                 try undoPrimary(after: message)
                 throw CNIError(.invalidConfig, message)
+            case .unavailable(let message):
+                try undoPrimary(after: message)
+                throw CNIError(.tryAgainLater, message)
             }
         } catch let error as MultiNetworkProtocolError {
             let message = "cannot resolve the pod's networks: \(error)"

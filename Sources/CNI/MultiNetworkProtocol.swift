@@ -60,6 +60,8 @@ public enum ResolveResponse: Sendable, Hashable {
     case plan(AttachmentPlan)
     /// The pod cannot start: the message names the problem.
     case failure(String)
+    /// The agent could not find out now (the API server did not answer): the runtime should try again later.
+    case unavailable(String)
 }
 
 /// Why talking to the agent failed.
@@ -149,12 +151,15 @@ extension ResolveResponse {
         case .noAttachments: return .object(["ok": .bool(true), "plan": .null])
         case .plan(let plan): return .object(["ok": .bool(true), "plan": plan.json])
         case .failure(let message): return .object(["ok": .bool(false), "error": .string(message)])
+        case .unavailable(let message):
+            return .object(["ok": .bool(false), "error": .string(message), "temporary": .bool(true)])
         }
     }
 
     public init(json: JSONValue) throws(MultiNetworkProtocolError) {
         guard json["ok"] == .bool(true) else {
-            self = .failure(json["error"]?.stringValue ?? "the agent answered without a reason")
+            let message = json["error"]?.stringValue ?? "the agent answered without a reason"
+            self = json["temporary"] == .bool(true) ? .unavailable(message) : .failure(message)
             return
         }
         guard let plan = json["plan"], plan != .null else {

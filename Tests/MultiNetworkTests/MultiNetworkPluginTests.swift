@@ -286,6 +286,15 @@ final class FakeAgent: MultiNetworkAgentLink, Sendable {
             environment: Self.environment(fake, "ADD"), stdin: Self.config(fake))
         #expect(out.exitCode == 1)
         #expect(Self.message(out) == "NetworkAttachmentDefinition team/nope not found")
+        #expect((try JSONValue(parsing: out.stdout))["code"] == .number(7))
+        #expect(fake.calls() == ["primary ADD eth0 c1", "primary DEL eth0 c1"])
+
+        // The agent could not ask the API server: try again later (11), the cluster network undone.
+        fake.clearCalls()
+        let busy = await Self.plugin(fake, FakeAgent(.unavailable("cannot read pod team/web: timed out"))).run(
+            environment: Self.environment(fake, "ADD"), stdin: Self.config(fake))
+        #expect(busy.exitCode == 1)
+        #expect((try JSONValue(parsing: busy.stdout))["code"] == .number(11))
         #expect(fake.calls() == ["primary ADD eth0 c1", "primary DEL eth0 c1"])
 
         // The agent not answering at all: try again later, the cluster network undone too.
@@ -422,6 +431,7 @@ final class FakeAgent: MultiNetworkAgentLink, Sendable {
                 ]))
         for answer in [
             ResolveResponse.noAttachments, .plan(plan), .failure("NetworkAttachmentDefinition a/x not found"),
+            .unavailable("cannot read pod a/p: connection refused"),
         ] {
             #expect(try ResolveResponse(json: try JSONValue(parsing: answer.json.serialized())) == answer)
         }
