@@ -6,16 +6,28 @@ import WeftNet
 
 /// The OpenAPI documents kubectl reads, generated from `Resources.all`: the v3 index (`/openapi/v3`), one v3
 /// document per group version (`/openapi/v3/api/v1`, `/openapi/v3/apis/{group}/{version}`), and a v2 (Swagger)
-/// document in JSON (`/openapi/v2`).
+/// document (`/openapi/v2`) in JSON or, when that is what the client asks for, as gnostic protobuf
+/// (`OpenAPI+Protobuf`).
 ///
 /// Schemas are shallow: every kind has `apiVersion`, `kind`, a full `ObjectMeta`, and its data fields (`spec`,
 /// `status`, `data`, …) as objects with `x-kubernetes-preserve-unknown-fields`, so any value passes schema
 /// validation and `kubectl explain` describes the top-level fields. Every PATCH operation declares the
-/// `fieldValidation` query parameter, so kubectl (whose `--validate` defaults to `strict`) leaves validation to the
-/// server (`fieldValidation=Strict`, which this server accepts and does not enforce) instead of validating on the
-/// client against the protobuf v2 document, which this server does not serve. PATCH operations do not declare
-/// strategic merge patch, so `kubectl apply` computes its patches from the types compiled into kubectl for built-in
-/// kinds (and JSON merge patches for the others), which the server's strategic merge patch matches.
+/// `fieldValidation` query parameter, so kubectl (whose `--validate` defaults to `strict`) leaves validation of a
+/// single object to the server (`fieldValidation=Strict`, which this server accepts and does not enforce).
+///
+/// A `kind: List` (what `kubectl get -o yaml` prints) is validated on the client all the same: kubectl's
+/// `queryParamVerifierV3.HasSupport` (cli-runtime `resource/query_param_verifier_v3.go`) answers "unsupported" for
+/// `v1/List` whatever the v3 documents say, so `paramVerifyingSchema.ValidateBytes` (kubectl `pkg/validation`)
+/// runs `schemaValidation`, which fetches the protobuf v2 document — a 406 there fails the whole command — and
+/// checks each item against the definition whose `x-kubernetes-group-version-kind` names the item's kind (an item
+/// of a kind without one is not checked). Nothing in the v3 documents changes that, hence the protobuf v2 document,
+/// with a definition for every kind. In v2, kube-openapi's validator (`pkg/util/proto/validation`) rejects unknown
+/// fields of an object with `properties` (every kind's top-level fields are listed) and null members of a typed
+/// map, so the free-form fields are published untyped there (`untypedFreeform`): any value passes.
+///
+/// PATCH operations do not declare strategic merge patch, so `kubectl apply` computes its patches from the types
+/// compiled into kubectl for built-in kinds (and JSON merge patches for the others), which the server's strategic
+/// merge patch matches.
 enum OpenAPI {
     /// The media types a PATCH accepts, as declared to clients.
     static let declaredPatchTypes = ["application/json-patch+json", "application/merge-patch+json"]
@@ -67,8 +79,27 @@ enum OpenAPI {
             "swagger": .string("2.0"),
             "info": .object(["title": .string("Kubernetes"), "version": .string(APIServer.gitVersion)]),
             "paths": .object(paths),
-            "definitions": .object(definitions),
+            "definitions": untypedFreeform(.object(definitions)),
         ])
+    }
+
+    /// The schemas of a v2 document, where kubectl validates List items on the client: a schema with
+    /// `x-kubernetes-preserve-unknown-fields` loses its `type`. kube-openapi (`pkg/util/proto/document.go`) reads an
+    /// untyped schema without properties as `proto.Arbitrary`, which takes any value; typed `object`, it would be a
+    /// `proto.Map` of arbitrary values, which rejects a null member (`mapItem.VisitMap` → `itemFactory(nil)`), where
+    /// kube-apiserver's full schemas for these fields (`proto.Kind`s, whose `VisitKind` skips nulls) accept
+    /// `spec: {selector: null}`. kube-apiserver drops the type of nullable fields for v2 the same way (apiextensions
+    /// `ToStructuralOpenAPIV2`).
+    static func untypedFreeform(_ schema: JSONValue) -> JSONValue {
+        switch schema {
+        case .object(var members):
+            if members["x-kubernetes-preserve-unknown-fields"] == .bool(true) { members["type"] = nil }
+            return .object(members.mapValues(untypedFreeform))
+        case .array(let values):
+            return .array(values.map(untypedFreeform))
+        default:
+            return schema
+        }
     }
 
     /// The index key of a group version: `api/v1`, `apis/apps/v1`.
@@ -533,16 +564,24 @@ enum OpenAPI {
 
 extension OpenAPI {
     /// Answers `/openapi/v2`, `/openapi/v3` and `/openapi/v3/{api/v1 | apis/group/version}` (`segments` start with
-    /// `openapi`). v2 is served as JSON only: a client asking for protobuf alone gets 406 Not Acceptable.
+    /// `openapi`). v2 is served as JSON or protobuf, as `Accept` prefers; a client accepting neither gets 406 Not
+    /// Acceptable.
     static func response(segments: [String], accept: String?, _ resources: [ResourceInfo]) throws -> Response {
         switch Array(segments.dropFirst()) {
         case ["v2"]:
-            guard acceptsJSON(accept) else {
+            switch v2Format(accept) {
+            case .json:
+                return APIHandler.json(v2Document(resources))
+            case .protobuf:
+                return Response(
+                    status: .ok, headers: [.contentType: v2ProtobufContentType],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: v2Protobuf(v2Document(resources)))))
+            case nil:
                 throw Status(
                     code: 406, reason: "NotAcceptable",
-                    message: "only the following media types are accepted: application/json")
+                    message: "only the following media types are accepted: "
+                        + (["application/json"] + v2ProtobufMediaTypes).joined(separator: ", "))
             }
-            return APIHandler.json(v2Document(resources))
         case ["v3"]:
             return APIHandler.json(v3Index(resources))
         case let rest where rest.first == "v3":
@@ -558,12 +597,35 @@ extension OpenAPI {
         }
     }
 
-    /// Whether an Accept header admits JSON (absent, `*/*`, `application/*` or `application/json`).
-    static func acceptsJSON(_ accept: String?) -> Bool {
-        guard let accept, !accept.trimmingCharacters(in: .whitespaces).isEmpty else { return true }
-        return accept.split(separator: ",").contains { range in
-            let type = range.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-            return ["*/*", "application/*", "application/json"].contains(type)
+    /// How the v2 document is sent.
+    enum V2Format: Equatable {
+        case json
+        /// Gnostic protobuf (`v2Protobuf`).
+        case protobuf
+    }
+
+    /// The format an Accept header prefers for `/openapi/v2`: JSON for no header, `*/*`, `application/*` or
+    /// `application/json`, protobuf for one of `v2ProtobufMediaTypes`; the highest `q` wins, then the earliest (as
+    /// kube-openapi's handler, through goautoneg, decides). nil when it accepts neither.
+    static func v2Format(_ accept: String?) -> V2Format? {
+        guard let accept, !accept.trimmingCharacters(in: .whitespaces).isEmpty else { return .json }
+        var ranges: [(type: String, quality: Double)] = []
+        for clause in accept.split(separator: ",") {
+            let parts = clause.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            var quality = 1.0
+            for parameter in parts.dropFirst() where parameter.lowercased().hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 0
+            }
+            if quality > 0, let type = parts.first?.lowercased() { ranges.append((type, quality)) }
         }
+        // Highest quality first; equal qualities keep the client's order.
+        let order = ranges.indices.sorted { a, b in
+            ranges[a].quality != ranges[b].quality ? ranges[a].quality > ranges[b].quality : a < b
+        }
+        for range in order.map({ ranges[$0] }) {
+            if ["*/*", "application/*", "application/json"].contains(range.type) { return .json }
+            if v2ProtobufMediaTypes.contains(range.type) { return .protobuf }
+        }
+        return nil
     }
 }
