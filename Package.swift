@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
@@ -83,7 +84,21 @@ let package = Package(
         .target(name: "DNS", dependencies: ["WeftNet"]),
         .target(name: "Policy", dependencies: ["WeftNet", "KubeModel", "NFTables"]),
         .target(name: "MultiNetwork", dependencies: ["WeftNet", "KubeModel", "CNI"]),
-        .target(name: "IngressProxy", dependencies: ["WeftNet", "KubeModel"]),
+        .target(
+            name: "IngressProxy",
+            dependencies: [
+                "WeftNet", "KubeModel", "PrometheusText",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "PrometheusText"),
         .target(name: "ClusterDNS", dependencies: ["DNS", "WeftNet", "KubeModel"]),
         .target(
@@ -131,7 +146,7 @@ let package = Package(
             name: "weft",
             dependencies: [
                 "CNI", "Netlink", "NFTables", "KubeModel", "KubeClient", "APIServer", "PodPrograms", "Agent", "Lab",
-                "ServiceProxy", "DNS", "ClusterDNS", "DNSServer", "Policy",
+                "ServiceProxy", "DNS", "ClusterDNS", "DNSServer", "Policy", "IngressProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,7 +171,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "IngressProxyTests", dependencies: ["IngressProxy", "KubeModel", "WeftNet"]),
+        .testTarget(
+            name: "IngressProxyTests",
+            dependencies: [
+                "IngressProxy", "KubeModel", "WeftNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "LabTests", dependencies: ["Lab", "Netlink", "NFTables", "KubeModel", "KubeClient", "WeftNet"]),
         .testTarget(

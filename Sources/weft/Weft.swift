@@ -11,7 +11,7 @@ struct Weft: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             CNIInstall.self, APIServerCommand.self, ServeCommand.self, ProbeCommand.self,
-            AgentCommand.self, DNSCommand.self, LabCommand.self, PolicyCommand.self,
+            AgentCommand.self, DNSCommand.self, LabCommand.self, PolicyCommand.self, IngressCommand.self,
         ]
     )
 
