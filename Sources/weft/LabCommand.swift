@@ -73,9 +73,10 @@ struct LabCommand: AsyncParsableCommand {
                 name: lab.name, nodes: nodes, overlay: overlay, ipFamily: ipFamily, weftBinary: LabCommand.weftBinary,
                 progress: { LabCommand.say("  " + $0) })
             let paths = LabPaths(spec.topology)
-            // The cluster DNS first, then the user's objects; up waits for both.
+            // The cluster DNS and the ingress proxy first, then the user's objects; up waits for all.
             let all = LabManifests(
-                items: try LabDNS.manifests(spec: spec, upstreams: dnsUpstream).items + manifests.items)
+                items: try LabDNS.manifests(spec: spec, upstreams: dnsUpstream).items
+                    + LabIngress.manifests(spec: spec).items + manifests.items)
             let client = try LabCommand.adminClient(spec)
             do {
                 try await all.apply(with: client, progress: { LabCommand.say("  " + $0) })
