@@ -326,7 +326,7 @@ def connection_latency(lab, args):
     for _ in range(args.rounds):
         phases["none"].append(measure())
         start = time.time()
-        lab.kubectl("create", "--validate=false", "-f", policies)  # a List: see below
+        lab.kubectl("create", "-f", policies)
         wait_for(args.many)
         installed = time.time() - start
         phases["with"].append(measure())
