@@ -129,16 +129,7 @@ struct AgentCommand: AsyncParsableCommand {
                 MultiNetworkServer(
                     socketPath: multiNetworkSocket, resolver: resolver, informer: informer, logger: logger))
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await ServiceGroup.run(services, closing: client, logger: logger)
     }
 
     /// Splits `host:port` (IPv6 hosts in brackets; an empty host means all addresses).

@@ -67,16 +67,7 @@ struct DNSCommand: AsyncParsableCommand {
                 "zone": "\(zone)", "ports": "\(server.boundPorts)",
                 "upstreams": "\(forwarder?.upstreams.map(\.description) ?? [])",
             ])
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await ServiceGroup.run(services, closing: client, logger: logger)
     }
 
     private func bind(_ responder: DNSResponder, logger: Logger) async throws -> DNSServer {

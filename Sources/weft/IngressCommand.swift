@@ -76,16 +76,7 @@ struct IngressCommand: AsyncParsableCommand {
         let proxy = IngressProxyService(
             server: server, listenAddress: listenAddress, httpPort: httpPort, httpsPort: httpsPort,
             metricsPort: metricsPort, grace: .seconds(shutdownGrace), logger: logger)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [proxy, controller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        try await ServiceGroup.run([proxy, controller], closing: client, logger: logger)
     }
 }
 
