@@ -34,6 +34,7 @@ struct IngressCommand: AsyncParsableCommand {
     @Option(help: "The GatewayClass controller name served.")
     var gatewayController = RouteTable.gatewayControllerName
     @Option(help: "round-robin or least-request.") var balancing: ProxyConfiguration.Balancing = .roundRobin
+    @Option(help: "Event loop threads (default: one per core).") var threads = ProxyConfiguration().eventLoops
     @Option(help: "Seconds to connect to an endpoint.") var connectTimeout = 3.0
     @Option(help: "Seconds for an upstream to start answering.") var requestTimeout = 60.0
     @Option(help: "Seconds a client has to send a request head.") var headerTimeout = 10.0
@@ -54,6 +55,7 @@ struct IngressCommand: AsyncParsableCommand {
         ] where !(value > 0) {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxHeaderBytes >= 1024 else { throw ValidationError("--max-header-bytes must be at least 1024") }
         guard maxBodyBytes >= 0 else { throw ValidationError("--max-body-bytes must not be negative") }
     }
@@ -65,7 +67,7 @@ struct IngressCommand: AsyncParsableCommand {
         let configuration = ProxyConfiguration(
             connectTimeout: .seconds(connectTimeout), requestTimeout: .seconds(requestTimeout),
             headerReadTimeout: .seconds(headerTimeout), maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes,
-            balancing: balancing)
+            balancing: balancing, eventLoops: threads)
         let server = try IngressProxyServer(configuration: configuration, logger: logger)
         let tableConfiguration = RouteTable.Configuration(
             ingressClassName: ingressClass, gatewayControllerName: gatewayController, ingressHTTPPort: httpPort,

@@ -39,7 +39,8 @@ public final class IngressProxyServer: Sendable {
     private let metricsChannels = Mutex<[any Channel]>([])
 
     /// A proxy routing with `table`. `defaultCertificate` is served when no Secret covers a handshake (a
-    /// self-signed one is made when `nil`); `group` defaults to one event loop per core, shut down with the proxy.
+    /// self-signed one is made when `nil`); `group` defaults to `configuration.eventLoops` event loops, shut down with
+    /// the proxy.
     public init(
         configuration: ProxyConfiguration = ProxyConfiguration(), table: RouteTable = RouteTable(RouteTable.Objects()),
         certificates: [ObjectKey: TLSCertificate] = [:], defaultCertificate: TLSCertificate? = nil,
@@ -57,7 +58,7 @@ public final class IngressProxyServer: Sendable {
             self.group = group
             ownsGroup = false
         } else {
-            self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
             ownsGroup = true
         }
         var pools: [ObjectIdentifier: UpstreamPool] = [:]

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// How the proxy treats clients and upstreams: timeouts, limits, pooling, balancing and passive health.
 public struct ProxyConfiguration: Sendable, Hashable {
     /// How a backend's endpoint is picked for a request.
@@ -31,13 +33,15 @@ public struct ProxyConfiguration: Sendable, Hashable {
     public var ejectionDuration: Duration
     /// Endpoints tried for an idempotent request whose connection attempts fail.
     public var maxAttempts: Int
+    /// Event loops (threads) of a proxy that makes its own group: one per core by default.
+    public var eventLoops: Int
 
     public init(
         connectTimeout: Duration = .seconds(3), requestTimeout: Duration = .seconds(60),
         headerReadTimeout: Duration = .seconds(10), maxHeaderBytes: Int = 32 * 1024,
         maxBodyBytes: Int = 64 * 1024 * 1024, maxIdleConnectionsPerEndpoint: Int = 32,
         idleConnectionTimeout: Duration = .seconds(60), balancing: Balancing = .roundRobin, ejectionThreshold: Int = 3,
-        ejectionDuration: Duration = .seconds(10), maxAttempts: Int = 3
+        ejectionDuration: Duration = .seconds(10), maxAttempts: Int = 3, eventLoops: Int = System.coreCount
     ) {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
@@ -50,5 +54,6 @@ public struct ProxyConfiguration: Sendable, Hashable {
         self.ejectionThreshold = ejectionThreshold
         self.ejectionDuration = ejectionDuration
         self.maxAttempts = maxAttempts
+        self.eventLoops = eventLoops
     }
 }
