@@ -21,9 +21,16 @@ public enum LabIngress {
         let paths = LabPaths(spec.topology)
         // Every proxy advertises every node's address, so the proxies write the same Ingress status instead of
         // each overwriting it with its own (nodes added later are not in it).
-        let addresses = spec.nodes.flatMap { ["--address", spec.topology.node($0).addresses.v4.description] }
+        let addresses = spec.nodes.flatMap { number in
+            let host = spec.topology.node(number).addresses
+            return ["--address", (spec.ipFamily == .ipv6 ? host.v6 : host.v4).description]
+        }
+        // `::` takes IPv4 too (a dual-stack socket): the proxy and its health endpoint answer in every lab family.
         let command =
-            ["weft", "ingress", "--kubeconfig", paths.agentKubeconfig, "--metrics-port", "\(metricsPort)"] + addresses
+            [
+                "weft", "ingress", "--kubeconfig", paths.agentKubeconfig, "--listen-address", "::", "--metrics-port",
+                "\(metricsPort)",
+            ] + addresses
         let text = """
             apiVersion: networking.k8s.io/v1
             kind: IngressClass

@@ -280,7 +280,13 @@ struct ProxyLoopbackTests {
                 try await TestConnection.request(
                     port: proxy.httpPort, group: proxy.group, .GET, "/slow/700", host: "web.example")
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Swapped once the slow request has been routed (its upstream connection is open), however long the
+            // machine takes to get there.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while proxy.backends[0].connections == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try #require(proxy.backends[0].connections == 1)
             proxy.server.update(table: try ProxyFixture.table(""), certificates: [:])
             let after = try await TestConnection.request(
                 port: proxy.httpPort, group: proxy.group, .GET, "/", host: "web.example")
@@ -293,7 +299,8 @@ struct ProxyLoopbackTests {
 
     @Test func slowHeaderClientsAreClosed() async throws {
         var configuration = ProxyConfiguration()
-        configuration.headerReadTimeout = .milliseconds(300)
+        // Long enough for a loaded machine to connect and send the partial head before the proxy gives up.
+        configuration.headerReadTimeout = .seconds(1)
         try await ProxyFixture.run(configuration: configuration, backends: ["a"], yaml: Self.web) { proxy in
             let started = ContinuousClock.now
             let (received, closed) = try await RawClient.exchange(
@@ -301,7 +308,7 @@ struct ProxyLoopbackTests {
                 limit: .seconds(5))
             #expect(closed)
             #expect(received.isEmpty)
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(4))
             // The proxy's side of the close is counted a moment later.
             for _ in 0..<100 where proxy.server.metrics.openClientConnections > 0 {
                 try await Task.sleep(for: .milliseconds(10))
