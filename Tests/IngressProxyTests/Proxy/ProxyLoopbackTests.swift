@@ -302,15 +302,15 @@ struct ProxyLoopbackTests {
         // Long enough for a loaded machine to connect and send the partial head before the proxy gives up.
         configuration.headerReadTimeout = .seconds(1)
         try await ProxyFixture.run(configuration: configuration, backends: ["a"], yaml: Self.web) { proxy in
-            let started = ContinuousClock.now
+            // Without the header timeout the proxy would wait for the rest of the head for ever: the client's own
+            // limit (far above the timeout, for a loaded CI machine) would end the exchange with `closed` false.
             let (received, closed) = try await RawClient.exchange(
                 port: proxy.httpPort, group: proxy.group, send: "GET / HTTP/1.1\r\nHost: web.exa",
-                limit: .seconds(5))
+                limit: .seconds(20))
             #expect(closed)
             #expect(received.isEmpty)
-            #expect(ContinuousClock.now - started < .seconds(4))
             // The proxy's side of the close is counted a moment later.
-            for _ in 0..<100 where proxy.server.metrics.openClientConnections > 0 {
+            for _ in 0..<500 where proxy.server.metrics.openClientConnections > 0 {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(proxy.server.metrics.openClientConnections == 0)
