@@ -93,21 +93,8 @@ extension PolicyCompiler {
             {
                 throw PolicyInputError(problem)
             }
-            let podSelector = peer.podSelector ?? LabelSelector()
-            // The namespace selector once per namespace, then the pod selector on that namespace's pods.
-            var ranges: [Range<Int>] = []
-            if let selector = peer.namespaceSelector {
-                for (name, range) in context.podsByNamespace where selector.matches(context.labels(ofNamespace: name)) {
-                    ranges.append(range)
-                }
-            } else if let range = context.podsByNamespace[namespace] {
-                ranges.append(range)
-            }
-            var indices: [Int] = []
-            for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-                for i in range where podSelector.matches(context.pods[i].labels) { indices.append(i) }
-            }
-            out.append(.pods(indices))
+            let namespaces: Context.Namespaces = peer.namespaceSelector.map { .selected($0) } ?? .named(namespace)
+            out.append(.pods(context.pods(in: namespaces, matching: peer.podSelector ?? LabelSelector())))
         }
         return out
     }
@@ -307,19 +294,7 @@ extension PolicyCompiler {
                 namespaceSelector = pods.namespaceSelector
                 podSelector = pods.podSelector
             }
-            var indices: [Int] = []
-            var namespaceMatches: [String: Bool] = [:]
-            for (i, pod) in context.pods.enumerated() {
-                let inNamespace: Bool
-                if let known = namespaceMatches[pod.namespace] {
-                    inNamespace = known
-                } else {
-                    inNamespace = namespaceSelector.matches(context.labels(ofNamespace: pod.namespace))
-                    namespaceMatches[pod.namespace] = inNamespace
-                }
-                if inNamespace && podSelector.matches(pod.labels) { indices.append(i) }
-            }
-            out.append(.pods(indices))
+            out.append(.pods(context.pods(in: .selected(namespaceSelector), matching: podSelector)))
         }
         return out
     }

@@ -128,6 +128,30 @@ public struct PolicyCompiler: Sendable {
         var nodes: [(labels: [String: String], addresses: [IPAddress])] = []
         var skipped: [PolicySkip] = []
 
+        enum Namespaces {
+            case named(String)
+            case selected(LabelSelector)
+        }
+
+        /// The indices (ascending) of the pods in `namespaces` whose labels `selector` matches: a namespace
+        /// selector is evaluated once per namespace, the pod selector only on those namespaces' pods.
+        func pods(in namespaces: Namespaces, matching selector: LabelSelector) -> [Int] {
+            var ranges: [Range<Int>] = []
+            switch namespaces {
+            case .named(let name):
+                if let range = podsByNamespace[name] { ranges.append(range) }
+            case .selected(let namespaceSelector):
+                for (name, range) in podsByNamespace where namespaceSelector.matches(labels(ofNamespace: name)) {
+                    ranges.append(range)
+                }
+            }
+            var indices: [Int] = []
+            for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                for i in range where selector.matches(pods[i].labels) { indices.append(i) }
+            }
+            return indices
+        }
+
         func labels(ofNamespace name: String) -> [String: String] {
             var labels = namespaceLabels[name] ?? [:]
             labels[Namespace.nameLabel] = name
@@ -202,14 +226,13 @@ public struct PolicyCompiler: Sendable {
                 let resolutionText = resolution.keys.sorted().map { name in
                     "\(name)=" + resolution[name]!.map { "\($0.0.rawValue)/\($0.1)" }.sorted().joined(separator: ",")
                 }
+                let joinedResolution = resolutionText.joined(separator: ";")
                 let key = [
                     direction.rawValue, admins.map(\.name).joined(separator: ","),
-                    networks.map(\.id).joined(separator: ","), base == nil ? "" : "baseline",
-                    resolutionText.joined(separator: ";"),
+                    networks.map(\.id).joined(separator: ","), base == nil ? "" : "baseline", joinedResolution,
                 ].joined(separator: "|")
                 let name = (direction == .ingress ? "in-" : "eg-") + String(Self.hash(key).prefix(12))
                 if out.groups[name] == nil {
-                    let joinedResolution = resolutionText.joined(separator: ";")
                     func compiled(_ rule: ParsedRule) -> CompiledRule {
                         let resolves =
                             direction == .ingress

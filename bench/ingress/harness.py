@@ -198,7 +198,7 @@ def main():
         while not os.path.exists(kubeconfig) and time.time() < deadline:
             time.sleep(0.1)
         kubectl = ["kubectl", "--kubeconfig", kubeconfig]
-        for attempt in range(50):
+        for _ in range(50):
             if subprocess.run(kubectl + ["get", "ns"], capture_output=True).returncode == 0:
                 break
             time.sleep(0.2)
@@ -210,7 +210,6 @@ def main():
         for threads in [int(t) for t in args.threads.split(",")]:
             pin = "0" if threads == 1 else None
             load_cpu = "1" if threads == 1 else None
-            subjects = {}
             weft = procs.start([args.weft, "ingress", "--kubeconfig", kubeconfig, "--listen-address", "127.0.0.1",
                                 "--http-port", str(WEFT_PORT), "--https-port", str(WEFT_PORT + 1000),
                                 "--metrics-port", "0", "--threads", str(threads), "--no-access-log"], cpus=pin)
